@@ -1,0 +1,105 @@
+/* cmd_rhythm_eval.c — `ecgnet eval --rhythm`: duration-weighted AF Se/+P against '+' annotations. */
+#include "cmd_rhythm_eval.h"
+
+#include "cmd.h"
+#include "record.h"
+#include "rhythm_score.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Se and +P in percent; negative when undefined (no AF in the reference, or none detected). */
+static double pct(double tp, double other)
+{
+    return tp + other > 0 ? 100.0 * tp / (tp + other) : -1.0;
+}
+
+typedef struct {
+    double tp, fn, fp; /* seconds */
+} af_seconds;
+
+static void print_pct(double v)
+{
+    if (v < 0) printf(" %8s", "-");
+    else printf(" %8.2f", v);
+}
+
+static void print_row(const char *name, const af_seconds *s)
+{
+    printf("%-8s %9.1f %9.1f %9.1f %9.1f", name, s->tp + s->fn, s->tp, s->fn, s->fp);
+    print_pct(pct(s->tp, s->fn));
+    print_pct(pct(s->tp, s->fp));
+    putchar('\n');
+}
+
+static void add_pct(cJSON *o, const char *key, double v)
+{
+    if (v < 0) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, v);
+}
+
+static cJSON *json_row(const char *name, const af_seconds *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "record", name);
+    cJSON_AddNumberToObject(o, "ref_af_s", s->tp + s->fn);
+    cJSON_AddNumberToObject(o, "tp_s", s->tp);
+    cJSON_AddNumberToObject(o, "fn_s", s->fn);
+    cJSON_AddNumberToObject(o, "fp_s", s->fp);
+    add_pct(o, "af_se", pct(s->tp, s->fn));
+    add_pct(o, "af_ppv", pct(s->tp, s->fp));
+    return o;
+}
+
+int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
+{
+    cJSON *root = NULL, *recs = NULL;
+    if (json) {
+        root = cJSON_CreateObject();
+        recs = root ? cJSON_AddArrayToObject(root, "records") : NULL;
+        if (!recs) {
+            cJSON_Delete(root);
+            fprintf(stderr, "ecgnet eval: out of memory\n");
+            return CMD_EINPUT;
+        }
+    } else {
+        printf("AF (AFIB or AFL) duration-weighted over whole records, seconds; RR intervals and P waves\n");
+        printf("%-8s %9s %9s %9s %9s %8s %8s\n", "record", "ref AF", "TP", "FN", "FP", "Se%", "+P%");
+    }
+    /* Pooled in seconds, so that records at different sample rates add up. */
+    af_seconds pooled = {0, 0, 0};
+    int rc = CMD_OK;
+    for (int i = 0; i < n; i++) {
+        char path[4096], err[FMT_ERRLEN];
+        rh_af_score sc;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (rh_score_af_record(path, 1, &sc, err, sizeof err)) {
+            fprintf(stderr, "ecgnet eval: %s\n", err);
+            rc = CMD_EINPUT;
+            break;
+        }
+        af_seconds s = {(double)sc.tp / sc.fs, (double)sc.fn / sc.fs, (double)sc.fp / sc.fs};
+        pooled.tp += s.tp;
+        pooled.fn += s.fn;
+        pooled.fp += s.fp;
+        if (json) {
+            cJSON_AddItemToArray(recs, json_row(names[i], &s));
+        } else {
+            print_row(names[i], &s);
+            fflush(stdout);
+        }
+    }
+    if (rc == CMD_OK) {
+        if (json) {
+            cJSON_AddItemToObject(root, "pooled", json_row("pooled", &pooled));
+            char *text = cJSON_Print(root);
+            if (text) puts(text);
+            free(text);
+        } else {
+            print_row("pooled", &pooled);
+        }
+    }
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/* main.c — `ecgnet`: dispatch to the subcommands. */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: ecgnet COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  analyze RECORD [--beats FILE] [--json] [--edf-out FILE] [--diagnostic] [--mains 50|60]\n"
+    "                 analyse one EDF/BDF file or WFDB record and print its report\n"
+    "  eval DB_DIR [--records LIST] [--json]\n"
+    "                 score QRS detection against reference annotations (ANSI/AAMI EC57)\n"
+    "  bench [RECORD] [--seconds S] [--leads N] [--fs HZ]\n"
+    "                 throughput and memory of the filter chain and the detector on one core\n"
+    "  train DB_DIR --records LIST --out FILE\n"
+    "                 fit the beat classifier (N/S/V/F) to annotated records\n"
+    "  synth DIR NAME [--seconds S] [--leads N] [--fs HZ] [--pvc P] ...\n"
+    "                 write a synthetic ECG with known beats as a WFDB record\n"
+    "\n"
+    "`ecgnet COMMAND --help` describes each command.\n"
+    "\n"
+    "exit codes: 0 success; 1 a record or file could not be read or written (the message says\n"
+    "which and why); 2 bad command line; 3 eval results below a requested floor.\n";
+
+const char *cmd_data_dir(void)
+{
+    const char *d = getenv("ECGNET_DATA");
+    return d && *d ? d : "../shared/ecgdata";
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CMD_EUSAGE : CMD_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        puts("ecgnet 0.1.0");
+        return CMD_OK;
+    }
+    if (!strcmp(argv[1], "analyze")) return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "synth")) return cmd_synth(argc - 1, argv + 1);
+    fprintf(stderr, "ecgnet: unknown command '%s'\n\n%s", argv[1], usage);
+    return CMD_EUSAGE;
+}

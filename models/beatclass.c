@@ -1,0 +1,460 @@
+/* beatclass.c — the streaming beat classifier: each detected beat's features (RR intervals, QRS
+ * width, morphology, likeness to the record's own dominant beat) from the filtered signal, then
+ * the model's label.
+ *
+ * Morphology uses the first two leads at most: Holter records have two, and the first two of a
+ * 12-lead record (I, II) carry the rhythm; a 1-lead record repeats its lead in the second slot so
+ * that the model sees a consistent (if less informed) vector. The signal window of a beat is
+ * -250..+400 ms around the fiducial point, resampled to a 5 ms grid so that the features and
+ * the model do not depend on the sample rate. */
+#include "beatclass.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NL 2                 /* leads used for morphology */
+#define STEP_MS 5
+#define PRE_MS 250
+#define POST_MS 400
+#define G ((PRE_MS + POST_MS) / STEP_MS + 1) /* grid points per lead */
+#define Z (PRE_MS / STEP_MS)                 /* grid index of the fiducial point */
+#define GI(ms) (Z + (ms) / STEP_MS)          /* grid index of an offset in ms */
+#define RING_S 12.0          /* filtered signal kept: covers the detector's worst latency */
+#define NBANK 4              /* beat-shape clusters per record */
+#define RR_LOCAL 10          /* beats in the local RR average */
+#define RR_LONG_S 300.0      /* span of the long-term RR average */
+#define MATCH_CORR 0.85      /* a beat joins a cluster at this QRS correlation... */
+#define MATCH_AMP_LO 0.7     /* ...and amplitude ratio */
+#define MATCH_AMP_HI 1.4
+#define BANK_DECAY 0.99f     /* cluster weights forget over about a hundred beats */
+#define BANK_SLOW 20         /* a template moves by 1/20 of a matching beat once established */
+
+typedef struct {
+    dsp_beat b;
+    int snapped;
+    float w[NL * G];
+} pending;
+
+typedef struct {
+    float t[NL * G];
+    float weight;
+    long n;
+} cluster;
+
+struct bc_stream {
+    const bc_model *model;
+    double fs;
+    int nleads, used, keep;
+    float *ring[NL];
+    int64_t cap, base, end; /* ring holds samples [max(base, end - cap), end) */
+    int have_base;
+    pending *pend;
+    size_t p_head, p_count, p_cap;
+    bc_beat *out;
+    size_t o_head, o_count, o_cap;
+    cluster bank[NBANK];
+    int nbank;
+    int64_t prev_sample;    /* last emitted beat, -1 before the first */
+    double rr_hist[RR_LOCAL];
+    int rr_n, rr_pos;
+    double rr_long, rr_time;
+    int finished;
+};
+
+static const char *const names[] = {
+    "rr_pre", "rr_post", "rr_local", "rr_long", "rr_pre_local", "rr_post_local", "rr_pre_long",
+    "rr_post_pre", "rr_local_long", "rr_local_cv", "prem_regular", "prem_shape", "qrs_width", "qrs_width_ratio", "det_match", "det_strength",
+    "l0_corr_qrs", "l0_corr_all", "l0_corr_p", "l0_corr_t", "l0_amp_ratio", "l0_diff_qrs",
+    "l1_corr_qrs", "l1_corr_all", "l1_corr_p", "l1_corr_t", "l1_amp_ratio", "l1_diff_qrs",
+    "l0_m-250", "l0_m-200", "l0_m-150", "l0_m-100", "l0_m-75", "l0_m-50", "l0_m-25", "l0_m0",
+    "l0_m25", "l0_m50", "l0_m75", "l0_m100", "l0_m150", "l0_m200", "l0_m250", "l0_m300",
+    "l0_m350", "l0_m400",
+    "l1_m-250", "l1_m-200", "l1_m-150", "l1_m-100", "l1_m-75", "l1_m-50", "l1_m-25", "l1_m0",
+    "l1_m25", "l1_m50", "l1_m75", "l1_m100", "l1_m150", "l1_m200", "l1_m250", "l1_m300",
+    "l1_m350", "l1_m400",
+};
+static const int morph_ms[] = {-250, -200, -150, -100, -75, -50, -25, 0, 25, 50, 75, 100,
+                               150, 200, 250, 300, 350, 400};
+#define L0 16 /* first per-lead template feature */
+#define M0 (L0 + 6 * NL) /* first morphology sample */
+#define NFEAT ((int)(sizeof names / sizeof names[0]))
+#define NMORPH ((int)(sizeof morph_ms / sizeof morph_ms[0]))
+_Static_assert(NFEAT <= BC_MAX_FEATURES, "feature vector too long");
+_Static_assert(NFEAT == M0 + NL * NMORPH, "feature names out of step with the features");
+
+int bc_feature_count(void) { return NFEAT; }
+
+const char *bc_feature_name(int i) { return i >= 0 && i < NFEAT ? names[i] : ""; }
+
+bc_stream *bc_stream_create(const bc_model *model, double fs, int nleads, int keep_features,
+                            char *err, size_t errlen)
+{
+    if (!(fs >= 100.0 && fs <= 10000.0) || nleads < 1) {
+        snprintf(err, errlen, "beat classifier: %g Hz and %d leads are not supported", fs, nleads);
+        return NULL;
+    }
+    bc_stream *s = calloc(1, sizeof *s);
+    if (!s) goto oom;
+    s->model = model;
+    s->fs = fs;
+    s->nleads = nleads;
+    s->used = nleads < NL ? nleads : NL;
+    s->keep = keep_features;
+    s->cap = (int64_t)ceil(RING_S * fs);
+    for (int l = 0; l < s->used; l++)
+        if (!(s->ring[l] = calloc((size_t)s->cap, sizeof *s->ring[l]))) goto oom;
+    s->prev_sample = -1;
+    return s;
+oom:
+    bc_stream_free(s);
+    snprintf(err, errlen, "beat classifier: out of memory");
+    return NULL;
+}
+
+void bc_stream_free(bc_stream *s)
+{
+    if (!s) return;
+    free(s->out);
+    free(s->pend);
+    for (int l = 0; l < NL; l++) free(s->ring[l]);
+    free(s);
+}
+
+/* Filtered sample t of used lead l; 0 outside what the ring holds (before the record, or a beat
+ * so late that its signal has gone, which the detector's latency bound rules out). */
+static float at(const bc_stream *s, int l, int64_t t)
+{
+    if (t < s->base || t >= s->end || t < s->end - s->cap) return 0.0f;
+    return s->ring[l][t % s->cap];
+}
+
+/* Last sample index the window of a beat needs (for the interpolation). */
+static int64_t window_end(const bc_stream *s, int64_t sample)
+{
+    return sample + (int64_t)ceil(POST_MS * 1e-3 * s->fs) + 1;
+}
+
+static void snapshot(const bc_stream *s, pending *p)
+{
+    for (int l = 0; l < NL; l++) {
+        int src = l < s->used ? l : 0;
+        for (int k = 0; k < G; k++) {
+            double pos = (double)p->b.sample + (k * STEP_MS - PRE_MS) * 1e-3 * s->fs;
+            double fl = floor(pos);
+            int64_t i = (int64_t)fl;
+            float f = (float)(pos - fl);
+            p->w[l * G + k] = (1.0f - f) * at(s, src, i) + f * at(s, src, i + 1);
+        }
+    }
+    p->snapped = 1;
+}
+
+static double corr(const float *a, const float *b, int from, int to)
+{
+    double ma = 0, mb = 0;
+    int n = to - from + 1;
+    for (int k = from; k <= to; k++) {
+        ma += a[k];
+        mb += b[k];
+    }
+    ma /= n;
+    mb /= n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int k = from; k <= to; k++) {
+        double x = a[k] - ma, y = b[k] - mb;
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
+}
+
+/* Peak-to-peak amplitude of the QRS region (-100..+100 ms). */
+static float ppk(const float *a)
+{
+    float lo = a[GI(-100)], hi = lo;
+    for (int k = GI(-100); k <= GI(100); k++) {
+        if (a[k] < lo) lo = a[k];
+        if (a[k] > hi) hi = a[k];
+    }
+    return hi - lo;
+}
+
+/* QRS duration in seconds: from the steepest slope near the fiducial point outwards to where
+ * the summed slope of the leads (each scaled to its template amplitude) stays under 15 % of it. */
+static double qrs_width(const float *w, const float *scale)
+{
+    float slope[G];
+    float mx = 0;
+    for (int k = 0; k + 1 < G; k++) {
+        slope[k] = 0;
+        for (int l = 0; l < NL; l++) slope[k] += fabsf(w[l * G + k + 1] - w[l * G + k]) / scale[l];
+        if (k >= GI(-70) && k <= GI(70) && slope[k] > mx) mx = slope[k];
+    }
+    slope[G - 1] = 0;
+    float thr = 0.15f * mx;
+    int on = Z, off = Z;
+    while (on > GI(-150) && !(slope[on] < thr && slope[on - 1] < thr)) on--;
+    while (off < GI(200) && !(slope[off] < thr && slope[off + 1] < thr)) off++;
+    return (off - on) * STEP_MS * 1e-3;
+}
+
+/* Index of the cluster with the most weight (the dominant beat), -1 if none. */
+static int dominant(const bc_stream *s)
+{
+    int best = -1;
+    for (int c = 0; c < s->nbank; c++)
+        if (best < 0 || s->bank[c].weight > s->bank[best].weight) best = c;
+    return best;
+}
+
+/* Adds the beat to the cluster it matches (its template moves towards it), or starts a new
+ * cluster in place of the lightest one. No labels: the dominant cluster is whatever shape the
+ * record mostly has. */
+static void bank_update(bc_stream *s, const float *w)
+{
+    int best = -1;
+    double best_c = MATCH_CORR;
+    for (int c = 0; c < s->nbank; c++) {
+        const float *t = s->bank[c].t;
+        double cc = 0.5 * (corr(w, t, GI(-100), GI(100)) + corr(w + G, t + G, GI(-100), GI(100)));
+        float pt = ppk(t), pb = ppk(w);
+        double amp = pt > 0 ? pb / pt : 0;
+        if (cc >= best_c && amp >= MATCH_AMP_LO && amp <= MATCH_AMP_HI) {
+            best_c = cc;
+            best = c;
+        }
+    }
+    for (int c = 0; c < s->nbank; c++) s->bank[c].weight *= BANK_DECAY;
+    if (best < 0) {
+        if (s->nbank < NBANK) {
+            best = s->nbank++;
+        } else {
+            best = 0;
+            for (int c = 1; c < NBANK; c++)
+                if (s->bank[c].weight < s->bank[best].weight) best = c;
+        }
+        memcpy(s->bank[best].t, w, sizeof s->bank[best].t);
+        s->bank[best].weight = 1.0f;
+        s->bank[best].n = 1;
+        return;
+    }
+    cluster *c = &s->bank[best];
+    c->n++;
+    float a = 1.0f / (float)(c->n < BANK_SLOW ? c->n : BANK_SLOW);
+    for (int k = 0; k < NL * G; k++) c->t[k] += a * (w[k] - c->t[k]);
+    c->weight += 1.0f;
+}
+
+static double clamp_rr(double rr) { return rr < 0.1 ? 0.1 : rr > 5.0 ? 5.0 : rr; }
+
+/* Features of the front pending beat (next: the following beat's sample, or -1), then the RR
+ * history and the templates learn from it. */
+static void features(bc_stream *s, const pending *p, int64_t next, float *f)
+{
+    double fs = s->fs;
+    /* The local RR is the median of the last beats' (an ectopic beat and its pause do not move
+     * it); its spread tells an irregular rhythm (AF), where a short RR says little. */
+    double sorted[RR_LOCAL], local = 0, mean = 0, var = 0;
+    for (int i = 0; i < s->rr_n; i++) {
+        double v = s->rr_hist[i];
+        int j = i;
+        for (; j > 0 && sorted[j - 1] > v; j--) sorted[j] = sorted[j - 1];
+        sorted[j] = v;
+        mean += v;
+    }
+    if (s->rr_n) {
+        local = s->rr_n % 2 ? sorted[s->rr_n / 2] : 0.5 * (sorted[s->rr_n / 2 - 1] + sorted[s->rr_n / 2]);
+        mean /= s->rr_n;
+        for (int i = 0; i < s->rr_n; i++) var += (s->rr_hist[i] - mean) * (s->rr_hist[i] - mean);
+        var /= s->rr_n;
+    }
+    double pre = s->prev_sample >= 0 ? clamp_rr((double)(p->b.sample - s->prev_sample) / fs) : 0;
+    double post = next >= 0 ? clamp_rr((double)(next - p->b.sample) / fs) : 0;
+    if (!s->rr_n) local = pre ? pre : post ? post : 1.0;
+    double cv = s->rr_n ? sqrt(var) / mean : 0.0;
+    if (!pre) pre = local;
+    if (!post) post = local;
+    double lng = s->rr_time > 0 ? s->rr_long : local;
+    f[0] = (float)pre;
+    f[1] = (float)post;
+    f[2] = (float)local;
+    f[3] = (float)lng;
+    f[4] = (float)(pre / local);
+    f[5] = (float)(post / local);
+    f[6] = (float)(pre / lng);
+    f[7] = (float)(post / pre);
+    f[8] = (float)(local / lng);
+    /* A linear model cannot say "premature AND regular rhythm AND normal shape": products do. */
+    double prem = pre < local ? 1.0 - pre / local : 0.0;
+    f[9] = (float)cv;
+    f[10] = (float)(prem / (cv + 0.05));
+
+    int d = dominant(s);
+    const float *t = d >= 0 ? s->bank[d].t : p->w;
+    float scale[NL];
+    for (int l = 0; l < NL; l++) {
+        scale[l] = ppk(t + l * G);
+        if (scale[l] < 10.0f) scale[l] = 10.0f; /* a flat lead: 10 µV keeps its features small */
+    }
+    double wb = qrs_width(p->w, scale), wt = qrs_width(t, scale);
+    f[L0 - 4] = (float)wb;
+    f[L0 - 3] = (float)(wt > 0 ? wb / wt : 1.0);
+    f[L0 - 2] = p->b.match;
+    f[L0 - 1] = p->b.strength;
+    for (int l = 0; l < NL; l++) {
+        const float *a = p->w + l * G, *b = t + l * G;
+        float *o = f + L0 + 6 * l;
+        o[0] = (float)corr(a, b, GI(-100), GI(100));
+        o[1] = (float)corr(a, b, 0, G - 1);
+        o[2] = (float)corr(a, b, 0, GI(-60));
+        o[3] = (float)corr(a, b, GI(150), G - 1);
+        o[4] = ppk(a) / scale[l];
+        double e = 0;
+        for (int k = GI(-100); k <= GI(100); k++) e += (double)(a[k] - b[k]) * (a[k] - b[k]);
+        o[5] = (float)(sqrt(e / (GI(100) - GI(-100) + 1)) / scale[l]);
+        if (l == 0) f[11] = (float)(prem * (o[0] > 0 ? o[0] : 0));
+        for (int m = 0; m < NMORPH; m++) f[M0 + l * NMORPH + m] = a[GI(morph_ms[m])] / scale[l];
+    }
+
+    if (s->prev_sample >= 0) {
+        double rr = (double)(p->b.sample - s->prev_sample) / fs;
+        s->rr_hist[s->rr_pos] = clamp_rr(rr);
+        s->rr_pos = (s->rr_pos + 1) % RR_LOCAL;
+        if (s->rr_n < RR_LOCAL) s->rr_n++;
+        /* A plain mean over the first 5 minutes, then an exponential one of the same span. */
+        s->rr_time += rr;
+        double a = s->rr_time < RR_LONG_S ? rr / s->rr_time : rr / RR_LONG_S;
+        s->rr_long += a * (clamp_rr(rr) - s->rr_long);
+    }
+    s->prev_sample = p->b.sample;
+    bank_update(s, p->w);
+}
+
+static int push_out(bc_stream *s, const bc_beat *b)
+{
+    if (s->o_head + s->o_count == s->o_cap) {
+        if (s->o_head) {
+            memmove(s->out, s->out + s->o_head, s->o_count * sizeof *s->out);
+            s->o_head = 0;
+        } else {
+            size_t cap = s->o_cap ? 2 * s->o_cap : 16;
+            bc_beat *n = realloc(s->out, cap * sizeof *n);
+            if (!n) return -1;
+            s->out = n;
+            s->o_cap = cap;
+        }
+    }
+    s->out[s->o_head + s->o_count++] = *b;
+    return 0;
+}
+
+/* Emits the front beats whose window and following beat have arrived (all, once finished). */
+static int emit(bc_stream *s)
+{
+    while (s->p_count) {
+        pending *p = &s->pend[s->p_head];
+        if (!p->snapped || (s->p_count < 2 && !s->finished)) break;
+        int64_t next = s->p_count >= 2 ? s->pend[s->p_head + 1].b.sample : -1;
+        bc_beat o;
+        memset(&o, 0, sizeof o);
+        o.sample = p->b.sample;
+        features(s, p, next, o.features);
+        int blank = 1;
+        for (int k = GI(-100); k <= GI(100) && blank; k++) blank = p->w[k] == 0.0f;
+        if (blank) {
+            o.label = 'Q'; /* no signal to judge it by */
+            o.confidence = 0.0f;
+        } else if (s->model) {
+            o.label = bc_model_classify(s->model, o.features, &o.confidence);
+        } else {
+            o.label = 'N';
+            o.confidence = 0.0f;
+        }
+        o.nfeatures = s->keep ? NFEAT : 0;
+        if (push_out(s, &o)) return -1;
+        s->p_head++;
+        if (--s->p_count == 0) s->p_head = 0;
+    }
+    return 0;
+}
+
+/* Takes the window of every pending beat whose signal has all arrived. */
+static void snap_ready(bc_stream *s)
+{
+    for (size_t i = 0; i < s->p_count; i++) {
+        pending *p = &s->pend[s->p_head + i];
+        if (!p->snapped && window_end(s, p->b.sample) < s->end) snapshot(s, p);
+    }
+}
+
+int bc_stream_signal(bc_stream *s, int64_t start, const float *uv, size_t stride, size_t n,
+                     char *err, size_t errlen)
+{
+    if (!s->have_base) {
+        s->base = s->end = start;
+        s->have_base = 1;
+    }
+    /* In pieces small enough that a window completed by a piece is still whole in the ring. */
+    int64_t piece = s->cap - (int64_t)ceil((PRE_MS + POST_MS) * 1e-3 * s->fs) - 4;
+    size_t done = 0;
+    while (done < n) {
+        size_t m = n - done < (size_t)piece ? n - done : (size_t)piece;
+        for (int l = 0; l < s->used; l++) {
+            const float *src = uv + (size_t)l * stride + done;
+            for (size_t i = 0; i < m; i++) s->ring[l][(s->end + (int64_t)i) % s->cap] = src[i];
+        }
+        s->end += (int64_t)m;
+        done += m;
+        snap_ready(s);
+    }
+    if (emit(s)) {
+        if (err) snprintf(err, errlen, "beat classifier: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int bc_stream_beat(bc_stream *s, const dsp_beat *b, char *err, size_t errlen)
+{
+    if (s->p_head + s->p_count == s->p_cap) {
+        if (s->p_head) {
+            memmove(s->pend, s->pend + s->p_head, s->p_count * sizeof *s->pend);
+            s->p_head = 0;
+        } else {
+            size_t cap = s->p_cap ? 2 * s->p_cap : 16;
+            pending *np = realloc(s->pend, cap * sizeof *np);
+            if (!np) goto oom;
+            s->pend = np;
+            s->p_cap = cap;
+        }
+    }
+    pending *p = &s->pend[s->p_head + s->p_count++];
+    p->b = *b;
+    p->snapped = 0;
+    if (s->have_base && window_end(s, b->sample) < s->end) snapshot(s, p);
+    if (emit(s)) goto oom;
+    return 0;
+oom:
+    snprintf(err, errlen, "beat classifier: out of memory");
+    return -1;
+}
+
+void bc_stream_finish(bc_stream *s)
+{
+    s->finished = 1;
+    for (size_t i = 0; i < s->p_count; i++)
+        if (!s->pend[s->p_head + i].snapped) snapshot(s, &s->pend[s->p_head + i]);
+    /* Out of memory here leaves the rest pending; the contract has no error to return. */
+    (void)emit(s);
+}
+
+int bc_stream_next(bc_stream *s, bc_beat *out)
+{
+    if (!s->o_count) return 0;
+    *out = s->out[s->o_head++];
+    if (--s->o_count == 0) s->o_head = 0;
+    return 1;
+}

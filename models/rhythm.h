@@ -1,0 +1,96 @@
+/* rhythm.h — rhythm episodes and rhythm events from labelled beats, streaming.
+ *
+ * Input: labelled beats in order (sample, AAMI class), and stretches the signal-quality check
+ * calls unreadable, merged in time order. Output:
+ *   - episodes: sorted, contiguous, non-overlapping, end exclusive, covering [0, nsamples) (the
+ *     time before the first beat takes the first rhythm, the time after the last the last one),
+ *     each with a label in WFDB rhythm notation;
+ *   - events: pauses, asystole, ventricular couplets/triplets/runs, each with its beats.
+ * Labels, in priority order where rules overlap:
+ *   U     unreadable stretch, exactly as reported;
+ *   VT    >= 3 consecutive V at >= 100 bpm lasting >= 30 s (first to last V), until the next beat;
+ *   AFIB  atrial fibrillation: RR irregularity over a 64-interval window centred on each interval
+ *         (rhythm_af.h: Dash et al. 2009 plus ectopy editing and a bigeminy/trigeminy check; beat
+ *         labels are not used), vetoed where the beats' P-wave correlations say the atria are
+ *         organised (rh_stream_beat_atrial); episodes >= 30 s, gaps < 10 s merged. Atrial flutter
+ *         is not told apart: no "AFL" is ever output. Variable-block flutter shows as AFIB when
+ *         atrial activity is not given, but its flutter waves repeat before the QRS like P waves,
+ *         so the P-wave veto also hides it; fixed-block flutter is regular and never found;
+ *   B, T  ventricular bigeminy (N V) / trigeminy (N N V) for >= 3 cycles, from the first sinus
+ *         beat of the first cycle to the beat after the last V;
+ *   SVTA  rate > 100 bpm (median of 9 RR intervals) for >= 10 s, intervals ending in a V beat
+ *         excluded: MIT-BIH has no sinus-tachycardia code, so every narrow-complex tachycardia
+ *         that is not AF is SVTA here, sinus tachycardia included;
+ *   SBR   rate < 60 bpm (median of 9 RR intervals) for >= 10 s;
+ *   N     everything else (sinus rhythm, or a rhythm the rules do not name).
+ * Ventricular flutter/fibrillation ("VFL") is not detected (it needs the signal, not beats).
+ * Decision delay: episodes are final at most 32 beats + 30 s after the time they describe (the AF
+ * window's half and the AF minimum), and VT/B/T within 30 s / 3 cycles; an episode is output when
+ * the next one begins. Memory is bounded by that delay (plus output not yet popped).
+ * Knows nothing of files or the network.
+ */
+#ifndef ECGNET_MODELS_RHYTHM_H
+#define ECGNET_MODELS_RHYTHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char label[8];        /* WFDB rhythm notation, e.g. "AFIB" */
+    int64_t start, end;   /* samples, end exclusive */
+    double rate_bpm;      /* mean ventricular rate over the episode */
+} rh_episode;
+
+typedef enum {
+    RH_PAUSE,             /* an RR interval >= 2.0 s (and < 4 s): the two beats around it */
+    RH_COUPLET,           /* two consecutive V beats */
+    RH_TRIPLET,           /* three consecutive V beats at < 100 bpm, or a salvo */
+    RH_VT_RUN,            /* >= 3 consecutive V beats at >= 100 bpm (sustained when >= 30 s) */
+    RH_ASYSTOLE           /* no beat for >= 4 s in a readable signal (instead of a pause) */
+} rh_event_type;
+
+typedef struct {
+    rh_event_type type;
+    int64_t start, end;   /* samples, end exclusive */
+    int nbeats;
+    double rate_bpm;      /* for runs: rate over the run; for pauses: 60 / RR */
+    double longest_rr_s;  /* for pauses: the RR; for runs: their longest RR */
+} rh_event;
+
+typedef struct rh_stream rh_stream;
+
+/* A rhythm analyser at fs Hz. Returns NULL with a message in err. */
+rh_stream *rh_stream_create(double fs, char *err, size_t errlen);
+void rh_stream_free(rh_stream *s);
+
+/* A labelled beat ('N','S','V','F','Q'), in order of sample. A beat inside an unreadable stretch
+ * already reported is ignored. Returns 0, or -1 with err (out of order, unknown label, after
+ * rh_stream_finish, out of memory). */
+int rh_stream_beat(rh_stream *s, int64_t sample, char label, char *err, size_t errlen);
+
+/* As rh_stream_beat, with the beat's atrial activity: pwave is the correlation of the P-wave
+ * segment before it with the recent beats' (rhythm_pwave.h), NaN when unknown. Where at least
+ * half the beats of an AF window have one and their median is >= 0.5 (repeatable P waves), the
+ * window is not AF whatever its RR intervals. */
+int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave, char *err, size_t errlen);
+
+/* [start, end) is unreadable (no beats can be trusted there). Stretches arrive in order, before
+ * any beat after their start (a stretch reaching back before the last beat is cut after it). The
+ * RR interval across a stretch counts for nothing (no pause, runs end). Returns 0, or -1 with err. */
+int rh_stream_unreadable(rh_stream *s, int64_t start, int64_t end, char *err, size_t errlen);
+
+/* The record ended at nsamples: episodes and events still open are closed. */
+void rh_stream_finish(rh_stream *s, int64_t nsamples);
+
+/* Pop closed episodes (in order of time) / events (in the order they end). Return 1 and fill
+ * *out, or 0 if none is ready. */
+int rh_stream_next_episode(rh_stream *s, rh_episode *out);
+int rh_stream_next_event(rh_stream *s, rh_event *out);
+
+/* Duration-weighted comparison of AF episodes (AFIB or AFL) with a reference: over [from, to),
+ * the samples that both call AF (tp), only the reference (fn), only the test (fp). Episodes are
+ * sorted and non-overlapping. Adds to the counts. */
+void rh_compare_af(const rh_episode *ref, size_t nref, const rh_episode *test, size_t ntest,
+                   int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp);
+
+#endif

@@ -1,0 +1,384 @@
+/* test_pipeline.c — specification of the shared analysis pipeline (models/pipeline.h) on synthetic records. */
+#include "check.h"
+
+#include "ec57.h"
+#include "pipeline.h"
+#include "record.h"
+#include "synth.h"
+
+#include <stdint.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define MATCH_S 0.150 /* EC57 match window */
+
+static synth_ecg *generate(double fs, double dur, int nleads, double hr, uint64_t seed)
+{
+    synth_opts o;
+    synth_defaults(&o);
+    o.fs = fs;
+    o.duration_s = dur;
+    o.nleads = nleads;
+    o.hr_bpm = hr;
+    o.seed = seed;
+    synth_ecg *e = synth_generate(&o);
+    if (!e) {
+        fprintf(stderr, "synth_generate refused %g Hz, %d leads\n", fs, nleads);
+        exit(2);
+    }
+    return e;
+}
+
+/* The ECG as interleaved frames at 1 µV per unit, as the WFDB writer stores it. */
+static int32_t *frames_of(const synth_ecg *e)
+{
+    int32_t *f = malloc((size_t)e->nsamples * (size_t)e->nleads * sizeof *f);
+    if (!f) exit(2);
+    for (int64_t i = 0; i < e->nsamples; i++)
+        for (int l = 0; l < e->nleads; l++)
+            f[(size_t)i * (size_t)e->nleads + (size_t)l] = (int32_t)lroundf(e->uv[(size_t)l * (size_t)e->nsamples + (size_t)i]);
+    return f;
+}
+
+static void unit_leads(fmt_lead *leads, int n, double uv_per_unit, double baseline)
+{
+    memset(leads, 0, (size_t)n * sizeof *leads);
+    for (int l = 0; l < n; l++) {
+        snprintf(leads[l].name, sizeof leads[l].name, "L%d", l);
+        leads[l].uv_per_unit = uv_per_unit;
+        leads[l].baseline = baseline;
+        leads[l].adc_min = -32768;
+        leads[l].adc_max = 32767;
+    }
+}
+
+/* EC57 counts of the pipeline's beats against the synthetic ones: reference beats from 0.25 s to
+ * 0.25 s before the end, false beats from the first full beat on (the start of a record, where a
+ * wave of a beat outside the strip may pass for one, is the detector's own test). */
+static ec57_counts score(const synth_ecg *e, const pipeline_beat *beats, size_t nbeats)
+{
+    ec57_counts c = {0, 0, 0};
+    int64_t win = (int64_t)(MATCH_S * e->fs), from = (int64_t)(0.25 * e->fs), to = e->nsamples - from;
+    int64_t *ref = malloc((e->nbeats + 1) * sizeof *ref), *test = malloc((nbeats + 1) * sizeof *test);
+    if (!ref || !test) exit(2);
+    size_t nref = 0;
+    int64_t learnt = (int64_t)e->fs;
+    int first_full = 1;
+    for (size_t i = 0; i < e->nbeats; i++) {
+        if (e->beats[i].sample >= to) continue;
+        if (first_full && e->beats[i].sample >= from) {
+            first_full = 0;
+            if (e->beats[i].sample - win > learnt) learnt = e->beats[i].sample - win;
+        }
+        ref[nref++] = e->beats[i].sample;
+    }
+    for (size_t j = 0; j < nbeats; j++) test[j] = beats[j].sample;
+    const ec57_span outside[] = {{0, learnt}, {to, INT64_MAX}};
+    ec57_match(ref, NULL, nref, test, nbeats, from, win, outside, 2, &c);
+    free(test);
+    free(ref);
+    return c;
+}
+
+static double synthetic_rate(const synth_ecg *e)
+{
+    return 60.0 * (double)(e->nbeats - 1) / ((double)(e->beats[e->nbeats - 1].sample - e->beats[0].sample) / e->fs);
+}
+
+static void a_synthetic_wfdb_record_runs_through_the_pipeline_with_its_beats_found(void)
+{
+    const struct {
+        double fs;
+        int nleads;
+        double hr;
+    } cases[] = {{500, 2, 75}, {360, 12, 60}, {250, 1, 110}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        synth_ecg *e = generate(cases[c].fs, 60.0, cases[c].nleads, cases[c].hr, 50 + c);
+        char err[FMT_ERRLEN] = "", path[1200];
+        const char *dir = check_tmpdir("pipeline");
+        int wrote = synth_write_wfdb(e, dir, "synth", err, sizeof err);
+        CHECK(wrote == 0, "write: %s", err);
+        snprintf(path, sizeof path, "%s/synth", dir);
+        fmt_record *rec = NULL;
+        CHECK(fmt_record_open(path, &rec, err, sizeof err) == 0, "open %s: %s", path, err);
+        pipeline_opts o;
+        pipeline_opts_default(&o);
+        pipeline_result *r = NULL;
+        if (rec) CHECK(pipeline_run_record(rec, &o, &r, err, sizeof err) == 0, "run: %s", err);
+        if (r) {
+            char what[64];
+            snprintf(what, sizeof what, "%g Hz, %d leads, %g bpm", cases[c].fs, cases[c].nleads, cases[c].hr);
+            CHECK(r->nsamples == e->nsamples && r->nleads == e->nleads && r->fs == e->fs,
+                  "%s: result says %lld samples, %d leads, %g Hz", what, (long long)r->nsamples, r->nleads, r->fs);
+            ec57_counts s = score(e, r->beats, r->nbeats);
+            CHECK(s.fn == 0 && s.fp == 0 && s.tp > 40, "%s: TP %ld FN %ld FP %ld", what, s.tp, s.fn, s.fp);
+            int not_n = 0, unordered = 0;
+            for (size_t j = 0; j < r->nbeats; j++) {
+                not_n += r->beats[j].label != 'N';
+                if (j && r->beats[j].sample <= r->beats[j - 1].sample) unordered++;
+            }
+            CHECK(not_n == 0, "%s: %d beats labelled other than 'N'", what, not_n);
+            CHECK(unordered == 0, "%s: %d beats out of order", what, unordered);
+            double rate = synthetic_rate(e);
+            CHECK_NEAR(r->hr_mean, rate, 1.0, "mean heart rate, bpm");
+            CHECK(r->hr_min <= r->hr_mean && r->hr_mean <= r->hr_max && r->hr_min > 0.8 * rate &&
+                      r->hr_max < 1.2 * rate,
+                  "%s: heart rate min %.1f mean %.1f max %.1f (synthetic %.1f)", what, r->hr_min, r->hr_mean,
+                  r->hr_max, rate);
+            CHECK(r->filter_delay > 0 && r->state_bytes > 0, "%s: filter delay %lld, state %zu bytes", what,
+                  (long long)r->filter_delay, r->state_bytes);
+        }
+        pipeline_result_free(r);
+        fmt_record_free(rec);
+        synth_free(e);
+    }
+}
+
+/* Collects what the filtered-output callback receives. */
+typedef struct {
+    int nleads;
+    int64_t next;       /* the start the next call should have */
+    int bad_starts;     /* calls whose start was not where the previous one ended */
+    int calls;
+    float *uv;          /* lead-major, stride cap */
+    size_t cap;
+} collector;
+
+static void collect(void *ctx, int64_t start, const float *uv, size_t stride, size_t n)
+{
+    collector *c = ctx;
+    c->calls++;
+    if (start != c->next) c->bad_starts++;
+    if ((size_t)c->next + n > c->cap) {
+        fprintf(stderr, "more filtered samples than the test expected\n");
+        exit(2);
+    }
+    for (int l = 0; l < c->nleads; l++)
+        memcpy(c->uv + (size_t)l * c->cap + (size_t)c->next, uv + (size_t)l * stride, n * sizeof(float));
+    c->next += (int64_t)n;
+}
+
+static collector collector_make(int nleads, size_t cap)
+{
+    collector c = {nleads, 0, 0, 0, calloc((size_t)nleads * cap, sizeof(float)), cap};
+    if (!c.uv) exit(2);
+    return c;
+}
+
+/* Pushes frames in blocks of `block` and finishes; returns the beats (copied) and fills the
+ * collector when one is given. */
+static pipeline_beat *run_frames(const pipeline_opts *o, double fs, int nleads, const fmt_lead *leads,
+                                 const int32_t *frames, int64_t n, size_t block, size_t *nbeats, int64_t *nsamples)
+{
+    char err[FMT_ERRLEN] = "";
+    *nbeats = 0;
+    pipeline *p = pipeline_create(o, fs, nleads, leads, err, sizeof err);
+    CHECK(p != NULL, "create: %s", err);
+    if (!p) return NULL;
+    int live_ok = 1, push_failures = 0;
+    for (int64_t i = 0; i < n;) {
+        size_t m = (size_t)(n - i) < block ? (size_t)(n - i) : block;
+        if (pipeline_push(p, frames + (size_t)i * (size_t)nleads, m, err, sizeof err) != 0) push_failures++;
+        size_t live;
+        const pipeline_beat *b = pipeline_beats(p, &live);
+        if (live && b[live - 1].sample >= i + (int64_t)m) live_ok = 0; /* a beat from the future */
+        i += (int64_t)m;
+    }
+    CHECK(push_failures == 0, "%d pushes failed, the last with: %s", push_failures, err);
+    CHECK(live_ok, "the live view holds a beat past the samples pushed");
+    const pipeline_result *r = NULL;
+    CHECK(pipeline_finish(p, &r, err, sizeof err) == 0, "finish: %s", err);
+    pipeline_beat *out = NULL;
+    if (r) {
+        *nsamples = r->nsamples;
+        *nbeats = r->nbeats;
+        out = malloc((r->nbeats + 1) * sizeof *out);
+        if (!out) exit(2);
+        if (r->nbeats) memcpy(out, r->beats, r->nbeats * sizeof *out);
+    }
+    pipeline_free(p);
+    return out;
+}
+
+/* 40 s, because the diagnostic chain holds back about 15 s (its 0.05 Hz high-pass): the output
+ * must stream before the end, not only come out of the flush. The leads are scaled (0.5 µV per
+ * unit, baseline 100) so that the conversion is checked too. */
+static void the_filtered_output_covers_every_sample_once_in_order_and_passes_10_hz_unchanged(void)
+{
+    const double fs = 500.0, dur = 40.0, amp = 1000.0, baseline = 100.0, uv_per_unit = 0.5;
+    const int nleads = 2;
+    const int64_t n = (int64_t)(fs * dur);
+    int32_t *frames = malloc((size_t)n * nleads * sizeof *frames);
+    if (!frames) exit(2);
+    for (int64_t i = 0; i < n; i++)
+        for (int l = 0; l < nleads; l++) {
+            double x = amp * sin(2.0 * M_PI * 10.0 * (double)i / fs + l);
+            frames[i * nleads + l] = (int32_t)lround(baseline + x / uv_per_unit);
+        }
+    fmt_lead leads[2];
+    unit_leads(leads, nleads, uv_per_unit, baseline);
+    const struct {
+        int diagnostic;
+        double mains;
+    } modes[] = {{0, 50}, {0, 60}, {1, 50}, {1, 60}};
+    for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+        collector c = collector_make(nleads, (size_t)n);
+        pipeline_opts o;
+        pipeline_opts_default(&o);
+        o.diagnostic = modes[m].diagnostic;
+        o.mains_hz = modes[m].mains;
+        o.on_filtered = collect;
+        o.ctx = &c;
+        size_t nbeats;
+        int64_t nsamples = -1;
+        free(run_frames(&o, fs, nleads, leads, frames, n, 1000, &nbeats, &nsamples));
+        char what[64];
+        snprintf(what, sizeof what, "%s filter, %g Hz mains", modes[m].diagnostic ? "diagnostic" : "monitoring",
+                 modes[m].mains);
+        CHECK(nsamples == n, "%s: %lld samples pushed, result says %lld", what, (long long)n, (long long)nsamples);
+        CHECK(c.next == n && c.bad_starts == 0 && c.calls > 1,
+              "%s: %lld filtered samples per lead in %d calls (%d not contiguous), want %lld", what,
+              (long long)c.next, c.calls, c.bad_starts, (long long)n);
+        double worst = 0.0;
+        for (int l = 0; l < nleads; l++)
+            for (int64_t i = (int64_t)(5 * fs); i < n - (int64_t)(5 * fs); i++) {
+                double x = amp * sin(2.0 * M_PI * 10.0 * (double)i / fs + l);
+                worst = fmax(worst, fabs(c.uv[(size_t)l * c.cap + (size_t)i] - x));
+            }
+        CHECK(worst <= 0.01 * amp, "%s: filtered 10 Hz sine off by up to %.2f µV of %g (want <= 1 %%)", what, worst,
+              amp);
+        free(c.uv);
+    }
+    free(frames);
+}
+
+static void without_the_filter_there_is_no_filtered_output_and_the_beats_are_the_same(void)
+{
+    synth_ecg *e = generate(360, 30.0, 2, 70, 60);
+    int32_t *frames = frames_of(e);
+    fmt_lead leads[2];
+    unit_leads(leads, 2, 1.0, 0.0);
+    collector c = collector_make(2, (size_t)e->nsamples);
+    pipeline_opts o;
+    pipeline_opts_default(&o);
+    o.on_filtered = collect;
+    o.ctx = &c;
+    size_t n_on, n_off;
+    int64_t ns;
+    pipeline_beat *on = run_frames(&o, e->fs, 2, leads, frames, e->nsamples, 4096, &n_on, &ns);
+    int calls_on = c.calls;
+    c.calls = 0;
+    c.next = 0;
+    o.run_filter = 0;
+    pipeline_beat *off = run_frames(&o, e->fs, 2, leads, frames, e->nsamples, 4096, &n_off, &ns);
+    CHECK(calls_on > 0 && c.calls == 0, "callback called %d times with the filter, %d without", calls_on, c.calls);
+    int same = on && off && n_on == n_off && n_on > 0;
+    for (size_t j = 0; same && j < n_on; j++) same = on[j].sample == off[j].sample;
+    CHECK(same, "beats with the filter (%zu) and without (%zu) differ: the detector reads the raw signal", n_on,
+          n_off);
+    free(on);
+    free(off);
+    free(c.uv);
+    free(frames);
+    synth_free(e);
+}
+
+static void push_sizes_change_neither_the_beats_nor_the_filtered_output(void)
+{
+    synth_opts so;
+    synth_defaults(&so);
+    so.fs = 360;
+    so.duration_s = 60.0;
+    so.nleads = 3;
+    so.hr_bpm = 80;
+    so.pvc_prob = 0.1;
+    so.pac_prob = 0.1;
+    so.wander_mv = 0.3;
+    so.mains_mv = 0.05;
+    so.emg_mv = 0.03;
+    so.seed = 70;
+    synth_ecg *e = synth_generate(&so);
+    if (!e) exit(2);
+    int32_t *frames = frames_of(e);
+    fmt_lead leads[3];
+    unit_leads(leads, 3, 1.0, 0.0);
+    const size_t sizes[] = {4096, 1, 333};
+    pipeline_beat *first = NULL;
+    size_t nfirst = 0;
+    float *first_uv = NULL;
+    for (size_t k = 0; k < 3; k++) {
+        collector c = collector_make(3, (size_t)e->nsamples);
+        pipeline_opts o;
+        pipeline_opts_default(&o);
+        o.on_filtered = collect;
+        o.ctx = &c;
+        size_t nb;
+        int64_t ns = -1;
+        pipeline_beat *b = run_frames(&o, e->fs, 3, leads, frames, e->nsamples, sizes[k], &nb, &ns);
+        CHECK(ns == e->nsamples && c.next == e->nsamples, "pushes of %zu: %lld samples, %lld filtered", sizes[k],
+              (long long)ns, (long long)c.next);
+        if (k == 0) {
+            ec57_counts s = score(e, b, nb);
+            CHECK(s.tp > 60 && ec57_se(&s) >= 99.5 && ec57_ppv(&s) >= 99.5, "TP %ld FN %ld FP %ld", s.tp, s.fn, s.fp);
+            first = b;
+            nfirst = nb;
+            first_uv = c.uv;
+            continue;
+        }
+        int same = nb == nfirst;
+        for (size_t j = 0; same && j < nb; j++)
+            same = b[j].sample == first[j].sample && b[j].label == first[j].label && b[j].lead == first[j].lead &&
+                   b[j].searchback == first[j].searchback;
+        CHECK(same, "pushes of %zu: %zu beats, not the %zu of pushes of 4096 (or not the same ones)", sizes[k], nb,
+              nfirst);
+        CHECK(memcmp(c.uv, first_uv, (size_t)3 * c.cap * sizeof(float)) == 0,
+              "pushes of %zu: filtered output differs from pushes of 4096", sizes[k]);
+        free(b);
+        free(c.uv);
+    }
+    free(first);
+    free(first_uv);
+    free(frames);
+    synth_free(e);
+}
+
+static void bad_lead_counts_and_sample_rates_are_refused_with_a_message(void)
+{
+    fmt_lead leads[FMT_MAX_LEADS + 1];
+    unit_leads(leads, FMT_MAX_LEADS + 1, 1.0, 0.0);
+    pipeline_opts o;
+    pipeline_opts_default(&o);
+    const struct {
+        double fs;
+        int nleads;
+        const char *mention;
+    } bad[] = {{500, 0, "0 leads"}, {500, 65, "65 leads"}, {100, 2, "100"}, {2500, 2, "2500"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        for (int filter = 0; filter < 2; filter++) {
+            char err[FMT_ERRLEN] = "";
+            o.run_filter = filter;
+            pipeline *p = pipeline_create(&o, bad[i].fs, bad[i].nleads, leads, err, sizeof err);
+            CHECK(p == NULL, "%g Hz, %d leads (filter %s) accepted", bad[i].fs, bad[i].nleads, filter ? "on" : "off");
+            CHECK(strstr(err, bad[i].mention) != NULL, "%g Hz, %d leads: message \"%s\" does not mention \"%s\"",
+                  bad[i].fs, bad[i].nleads, err, bad[i].mention);
+            pipeline_free(p);
+        }
+    char err[FMT_ERRLEN] = "";
+    o.run_filter = 1;
+    pipeline *p = pipeline_create(&o, 125, 1, leads, err, sizeof err), *q = pipeline_create(&o, 2000, 64, leads, err, sizeof err);
+    CHECK(p && q, "125 Hz with 1 lead or 2000 Hz with 64 leads refused: %s", err);
+    pipeline_free(p);
+    pipeline_free(q);
+}
+
+int main(void)
+{
+    RUN(a_synthetic_wfdb_record_runs_through_the_pipeline_with_its_beats_found);
+    RUN(the_filtered_output_covers_every_sample_once_in_order_and_passes_10_hz_unchanged);
+    RUN(without_the_filter_there_is_no_filtered_output_and_the_beats_are_the_same);
+    RUN(push_sizes_change_neither_the_beats_nor_the_filtered_output);
+    RUN(bad_lead_counts_and_sample_rates_are_refused_with_a_message);
+    return check_report();
+}
