@@ -2,9 +2,9 @@
 #include "cmd.h"
 #include "edf_write.h"
 #include "pipeline.h"
+#include "result_json.h"
 #include "record.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,95 +124,13 @@ fail:
 
 static void print_json(const fmt_record *rec, const pipeline_result *r)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "record", fmt_record_name(rec));
-    cJSON_AddStringToObject(root, "format", fmt_record_format(rec));
-    cJSON_AddNumberToObject(root, "fs", r->fs);
-    cJSON_AddNumberToObject(root, "n_samples", (double)r->nsamples);
-    cJSON_AddNumberToObject(root, "duration_s", (double)r->nsamples / r->fs);
-    cJSON *leads = cJSON_AddArrayToObject(root, "leads");
-    for (int l = 0; l < r->nleads; l++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", fmt_record_lead(rec, l)->name);
-        cJSON_AddNumberToObject(o, "uv_per_unit", fmt_record_lead(rec, l)->uv_per_unit);
-        cJSON_AddNumberToObject(o, "quality", r->lead_quality[l]);
-        cJSON_AddItemToArray(leads, o);
-    }
-    cJSON *unreadable = cJSON_AddArrayToObject(root, "unreadable");
-    for (size_t i = 0; i < r->nunreadable; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "start_sample", (double)r->unreadable[i].start);
-        cJSON_AddNumberToObject(o, "end_sample", (double)r->unreadable[i].end);
-        cJSON_AddItemToArray(unreadable, o);
-    }
-    const fmt_patient *pt = fmt_record_patient(rec);
-    cJSON *patient = cJSON_AddObjectToObject(root, "patient");
-    if (pt->sex) {
-        char sex[2] = {pt->sex, 0};
-        cJSON_AddStringToObject(patient, "sex", sex);
-    } else {
-        cJSON_AddNullToObject(patient, "sex");
-    }
-    if (pt->age >= 0) cJSON_AddNumberToObject(patient, "age", pt->age);
-    else cJSON_AddNullToObject(patient, "age");
-    cJSON_AddNumberToObject(root, "beat_count", (double)r->nbeats);
-    cJSON *counts = cJSON_AddObjectToObject(root, "beat_classes");
-    for (const char *c = "NSVFQ"; *c; c++) {
-        size_t n = 0;
-        for (size_t i = 0; i < r->nbeats; i++) n += r->beats[i].label == *c;
-        char key[2] = {*c, 0};
-        cJSON_AddNumberToObject(counts, key, (double)n);
-    }
-    cJSON *rhythms = cJSON_AddArrayToObject(root, "rhythms");
-    for (size_t i = 0; i < r->nrhythms; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "label", r->rhythms[i].label);
-        cJSON_AddNumberToObject(o, "start_sample", (double)r->rhythms[i].start);
-        cJSON_AddNumberToObject(o, "end_sample", (double)r->rhythms[i].end);
-        cJSON_AddNumberToObject(o, "rate_bpm", r->rhythms[i].rate_bpm);
-        cJSON_AddItemToArray(rhythms, o);
-    }
-    static const char *event_names[] = {"pause", "couplet", "triplet", "vt_run", "asystole"};
-    cJSON *events = cJSON_AddArrayToObject(root, "events");
-    for (size_t i = 0; i < r->nevents; i++) {
-        const rh_event *e = &r->events[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "type", event_names[e->type]);
-        cJSON_AddNumberToObject(o, "start_sample", (double)e->start);
-        cJSON_AddNumberToObject(o, "end_sample", (double)e->end);
-        cJSON_AddNumberToObject(o, "beats", e->nbeats);
-        cJSON_AddNumberToObject(o, "rate_bpm", e->rate_bpm);
-        cJSON_AddNumberToObject(o, "longest_rr_s", e->longest_rr_s);
-        cJSON_AddItemToArray(events, o);
-    }
-    cJSON *flags = cJSON_AddArrayToObject(root, "flags");
-    for (size_t i = 0; i < r->nflags; i++) {
-        const flag *f = &r->flags[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "code", f->code);
-        cJSON_AddStringToObject(o, "priority", flag_priority_name(f->priority));
-        cJSON_AddNumberToObject(o, "start_sample", (double)f->start);
-        cJSON_AddNumberToObject(o, "end_sample", (double)f->end);
-        cJSON *fl = cJSON_AddArrayToObject(o, "leads");
-        for (int l = 0; l < r->nleads && l < 64; l++)
-            if (f->leads >> l & 1) cJSON_AddItemToArray(fl, cJSON_CreateString(fmt_record_lead(rec, l)->name));
-        if (f->first_beat >= 0) {
-            cJSON_AddNumberToObject(o, "first_beat_sample", (double)f->first_beat);
-            cJSON_AddNumberToObject(o, "last_beat_sample", (double)f->last_beat);
-        }
-        cJSON_AddNumberToObject(o, "value", f->value);
-        cJSON_AddStringToObject(o, "reason_zh", f->reason_zh);
-        cJSON_AddStringToObject(o, "reason_en", f->reason_en);
-        cJSON_AddItemToArray(flags, o);
-    }
-    cJSON *hr = cJSON_AddObjectToObject(root, "heart_rate");
-    cJSON_AddNumberToObject(hr, "mean", r->hr_mean);
-    cJSON_AddNumberToObject(hr, "min", r->hr_min);
-    cJSON_AddNumberToObject(hr, "max", r->hr_max);
-    char *text = cJSON_Print(root);
+    fmt_lead leads[FMT_MAX_LEADS];
+    for (int l = 0; l < r->nleads; l++) leads[l] = *fmt_record_lead(rec, l);
+    result_json_info info = {fmt_record_name(rec), fmt_record_format(rec), leads, fmt_record_patient(rec), 0};
+    char *text = result_json(r, &info, 1);
     if (text) puts(text);
+    else fputs("ecgnet analyze: out of memory\n", stderr);
     free(text);
-    cJSON_Delete(root);
 }
 
 static void print_report(const fmt_record *rec, const pipeline_result *r)
