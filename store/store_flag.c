@@ -1,0 +1,179 @@
+/* store_flag.c — flags raised by the analysis, and the priority they give their recording. */
+#include "store_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_flag(const store_flag *f, char *err, size_t errlen)
+{
+    size_t len = strnlen(f->code, sizeof f->code);
+    if (len < 1 || len >= sizeof f->code)
+        return store_db_err(err, errlen, STORE_EINVAL, "flag code must be 1..31 printable ASCII characters");
+    for (size_t i = 0; i < len; i++)
+        if (f->code[i] < 33 || f->code[i] > 126)
+            return store_db_err(err, errlen, STORE_EINVAL, "flag code '%s' must be printable ASCII without spaces",
+                                f->code);
+    if (f->priority < STORE_PRIORITY_CRITICAL || f->priority > STORE_PRIORITY_ROUTINE)
+        return store_db_err(err, errlen, STORE_EINVAL,
+                            "flag %s: priority %d is invalid: 0 critical, 1 urgent, 2 routine", f->code, f->priority);
+    if (f->start < 0 || f->end < f->start)
+        return store_db_err(err, errlen, STORE_EINVAL, "flag %s: samples %lld..%lld are invalid: 0 <= start <= end",
+                            f->code, (long long)f->start, (long long)f->end);
+    if (!memchr(f->reason_zh, '\0', sizeof f->reason_zh) || !store_db_text_ok(f->reason_zh, 0, 255) ||
+        !memchr(f->reason_en, '\0', sizeof f->reason_en) || !store_db_text_ok(f->reason_en, 0, 255))
+        return store_db_err(err, errlen, STORE_EINVAL,
+                            "flag %s: reasons must be UTF-8 text of at most 255 bytes without control characters",
+                            f->code);
+    if (f->raised_ms < 0) return store_db_err(err, errlen, STORE_EINVAL, "flag %s: raised_ms must be >= 0", f->code);
+    return STORE_OK;
+}
+
+/* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
+static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+{
+    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, size_t errlen)
+{
+    int rc = check_flag(f, err, errlen);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    rc = STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    if (store_db_begin(s, err, errlen)) goto done;
+    if (store_db_prepare(s,
+                         "SELECT f.id FROM recording r "
+                         "LEFT JOIN flag f ON f.recording_id = r.id AND f.code = ?2 AND f.start_sample = ?3 "
+                         "WHERE r.id = ?1",
+                         &st, err, errlen))
+        goto fail;
+    sqlite3_bind_int64(st, 1, recording);
+    sqlite3_bind_text(st, 2, f->code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, f->start);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)recording);
+        goto fail;
+    }
+    if (step != SQLITE_ROW) {
+        store_db_fail(s, "looking up a flag", err, errlen);
+        goto fail;
+    }
+    int64_t old = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (old) {
+        /* Re-raised by a re-analysis: keep one row, the longer extent, the more urgent priority. */
+        if (store_db_prepare(s,
+                             "UPDATE flag SET end_sample = max(end_sample, ?2), priority = min(priority, ?3) "
+                             "WHERE id = ?1",
+                             &st, err, errlen))
+            goto fail;
+        sqlite3_bind_int64(st, 1, old);
+        sqlite3_bind_int64(st, 2, f->end);
+        sqlite3_bind_int(st, 3, f->priority);
+        int r = step_done(s, st, "updating a flag", err, errlen);
+        st = NULL;
+        if (r) goto fail;
+    } else {
+        if (store_db_prepare(s,
+                             "INSERT INTO flag (recording_id, code, priority, start_sample, end_sample, reason_zh, "
+                             "reason_en, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                             &st, err, errlen))
+            goto fail;
+        sqlite3_bind_int64(st, 1, recording);
+        sqlite3_bind_text(st, 2, f->code, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, f->priority);
+        sqlite3_bind_int64(st, 4, f->start);
+        sqlite3_bind_int64(st, 5, f->end);
+        sqlite3_bind_text(st, 6, f->reason_zh, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, f->reason_en, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, f->raised_ms ? f->raised_ms : store_db_now_ms());
+        int r = step_done(s, st, "adding a flag", err, errlen);
+        st = NULL;
+        if (r) goto fail;
+        char detail[128];
+        snprintf(detail, sizeof detail, "%s, priority %d, samples %lld..%lld", f->code, f->priority,
+                 (long long)f->start, (long long)f->end);
+        if (store_db_audit(s, "server", "flag.add", recording, detail, err, errlen)) goto fail;
+    }
+    if (store_db_prepare(s, "UPDATE recording SET priority = min(priority, ?2) WHERE id = ?1", &st, err, errlen))
+        goto fail;
+    sqlite3_bind_int64(st, 1, recording);
+    sqlite3_bind_int(st, 2, f->priority);
+    int r = step_done(s, st, "raising a recording's priority", err, errlen);
+    st = NULL;
+    if (r) goto fail;
+    if (store_db_commit(s, err, errlen)) goto fail;
+    rc = STORE_OK;
+    goto done;
+fail:
+    store_db_rollback(s);
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    store_flag *v = NULL;
+    size_t count = 0, cap = 0;
+    int rc = STORE_ERR;
+    pthread_mutex_lock(&s->mu);
+    /* The LEFT JOIN yields one row of NULLs for a recording without flags, none for no recording. */
+    if (store_db_prepare(s,
+                         "SELECT f.code, f.priority, f.start_sample, f.end_sample, f.reason_zh, f.reason_en, "
+                         "f.raised_ms FROM recording r LEFT JOIN flag f ON f.recording_id = r.id "
+                         "WHERE r.id = ?1 ORDER BY f.priority, f.start_sample, f.id",
+                         &st, err, errlen))
+        goto done;
+    sqlite3_bind_int64(st, 1, recording);
+    int step, rows = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL) continue;
+        if (count == cap) {
+            cap = cap ? 2 * cap : 16;
+            store_flag *bigger = realloc(v, cap * sizeof *v);
+            if (!bigger) {
+                store_db_err(err, errlen, STORE_ERR, "%s: out of memory listing flags", s->path);
+                goto done;
+            }
+            v = bigger;
+        }
+        store_flag *f = &v[count++];
+        memset(f, 0, sizeof *f);
+        store_db_column_text(st, 0, f->code, sizeof f->code);
+        f->priority = sqlite3_column_int(st, 1);
+        f->start = sqlite3_column_int64(st, 2);
+        f->end = sqlite3_column_int64(st, 3);
+        store_db_column_text(st, 4, f->reason_zh, sizeof f->reason_zh);
+        store_db_column_text(st, 5, f->reason_en, sizeof f->reason_en);
+        f->raised_ms = sqlite3_column_int64(st, 6);
+    }
+    if (step != SQLITE_DONE) {
+        store_db_fail(s, "listing flags", err, errlen);
+        goto done;
+    }
+    if (!rows) {
+        rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)recording);
+        goto done;
+    }
+    *out = v;
+    *n = count;
+    v = NULL;
+    rc = STORE_OK;
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    free(v);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* store_impl.h — private to store/store*.c: the handle, and the helpers its files share. */
+#ifndef ECGNET_STORE_STORE_IMPL_H
+#define ECGNET_STORE_STORE_IMPL_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+struct store {
+    sqlite3 *db;          /* the one connection, used only with mu held */
+    pthread_mutex_t mu;
+    char path[4096];
+};
+
+/* Writes a message into err (if any room) and returns CODE. */
+int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* STORE_ERR with "<path>: WHAT: <SQLite's message>". Call with mu held. */
+int store_db_fail(store *s, const char *what, char *err, size_t errlen);
+
+/* Prepares one constant SQL statement; STORE_OK or STORE_ERR (message from SQLite). */
+int store_db_prepare(store *s, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+
+/* Runs constant SQL (one or more statements, results ignored); STORE_OK or STORE_ERR. */
+int store_db_exec(store *s, const char *sql, char *err, size_t errlen);
+
+/* Write transactions: BEGIN IMMEDIATE (takes the write lock at once, waiting up to the busy
+ * timeout, so that a transaction never fails half-way on a lock), COMMIT, ROLLBACK (errors
+ * ignored: it is the cleanup path). */
+int store_db_begin(store *s, char *err, size_t errlen);
+int store_db_commit(store *s, char *err, size_t errlen);
+void store_db_rollback(store *s);
+
+/* Appends an audit row inside the caller's transaction (no locking, no validation). */
+int store_db_audit(store *s, const char *actor, const char *action, int64_t recording,
+                   const char *detail, char *err, size_t errlen);
+
+/* The site's id, creating the site if new. Inside the caller's transaction. */
+int store_db_site_id(store *s, const char *name, int64_t *id, char *err, size_t errlen);
+
+/* Unix time in milliseconds. */
+int64_t store_db_now_ms(void);
+
+/* Valid UTF-8 of 1..MAXBYTES bytes (MIN 0 allows "") without control characters (iswprint in
+ * C.UTF-8, so C1 controls and unassigned code points are refused too). */
+int store_db_text_ok(const char *s, size_t minbytes, size_t maxbytes);
+
+/* 1..64 characters of [A-Za-z0-9._-]. */
+int store_db_device_id_ok(const char *id);
+
+/* Copies column COL's text into DST of DSTLEN bytes ("" for NULL). */
+void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
+
+/* Runs the schema migrations (store_schema.c). */
+int store_db_migrate(store *s, char *err, size_t errlen);
+
+#endif
