@@ -63,7 +63,8 @@ typedef struct {
     const uint8_t *samples;
 } journal_record;
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
@@ -88,7 +89,10 @@ static void put64(uint8_t *p, uint64_t v)
 }
 static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static uint32_t get32(const uint8_t *p) { return get16(p) | get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
 
 static uint32_t crc_of(const uint8_t *p, size_t n)
 {
@@ -283,7 +287,8 @@ static int lock_writer(store_journal *j, char *err, size_t errlen)
 {
     if (flock(j->fd, LOCK_EX | LOCK_NB) == 0) return 0;
     if (errno == EWOULDBLOCK)
-        return fail(err, errlen, "%s: the journal is already open for appending elsewhere", j->path);
+        return fail(err, errlen, "%s: the journal is already open for appending elsewhere",
+                    j->path);
     return fail(err, errlen, "%s: cannot lock the journal: %s", j->path, strerror(errno));
 }
 
@@ -581,8 +586,9 @@ static void decode_samples(const uint8_t *p, int nleads, int sample_bytes, size_
         for (size_t i = from; i < to; i++) *out++ = (int32_t)get32(p + 4 * i);
 }
 
-int store_journal_read(const char *path, int64_t from, store_journal_fn fn, void *ctx, char *err,
-                       size_t errlen)
+/* store_journal_read and store_journal_summarize: FN NULL only counts (and skips decoding). */
+static int read_journal(const char *path, int64_t from, store_journal_fn fn, void *ctx,
+                        store_journal_summary *sum, char *err, size_t errlen)
 {
     if (!path || !*path) return fail(err, errlen, "no journal path given");
     if (from < 0) return fail(err, errlen, "%s: cannot read from negative sample %lld", path,
@@ -605,7 +611,7 @@ int store_journal_read(const char *path, int64_t from, store_journal_fn fn, void
     journal_record r;
     int got;
     while ((got = scan_record(&s, &r)) == 1) {
-        if (r.type != TYPE_SAMPLES || r.first + (int64_t)r.nframes <= from) continue;
+        if (!fn || r.type != TYPE_SAMPLES || r.first + (int64_t)r.nframes <= from) continue;
         size_t skip = r.first < from ? (size_t)(from - r.first) : 0;
         size_t n = r.nframes - skip;
         size_t need = n * (size_t)h.nleads;
@@ -622,11 +628,32 @@ int store_journal_read(const char *path, int64_t from, store_journal_fn fn, void
         rc = fn(ctx, r.first + (int64_t)skip, out, n, r.flags);
         if (rc) goto done;
     }
-    if (got < 0) rc = fail(err, errlen, "%s: cannot read the journal: %s", path, strerror(-got));
+    if (got < 0) {
+        rc = fail(err, errlen, "%s: cannot read the journal: %s", path, strerror(-got));
+    } else if (sum) {
+        sum->nleads = h.nleads;
+        sum->sample_bytes = h.sample_bytes;
+        sum->frames = s.next;
+        sum->ended = s.ended;
+    }
 done:
     free(out);
     free(s.buf);
     free(h.meta);
     close(fd);
     return rc;
+}
+
+int store_journal_read(const char *path, int64_t from, store_journal_fn fn, void *ctx, char *err,
+                       size_t errlen)
+{
+    if (!fn) return fail(err, errlen, "%s: no function to receive the samples", path ? path : "");
+    return read_journal(path, from, fn, ctx, NULL, err, errlen);
+}
+
+int store_journal_summarize(const char *path, store_journal_summary *out, char *err,
+                            size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    return read_journal(path, 0, NULL, NULL, out, err, errlen);
 }

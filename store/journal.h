@@ -146,4 +146,19 @@ typedef int (*store_journal_fn)(void *ctx, int64_t first, const int32_t *frames,
 int store_journal_read(const char *path, int64_t from, store_journal_fn fn, void *ctx, char *err,
                        size_t errlen);
 
+/* What store_journal_summarize finds in a journal file. */
+typedef struct {
+    int nleads;
+    int sample_bytes;
+    int64_t frames; /* frames in the valid records (what open would keep) */
+    int ended;      /* 1 when the valid records end with the end record */
+} store_journal_summary;
+
+/* Reads the journal PATH without changing it or locking it, like store_journal_read without a
+ * callback: the header's fields, and the frames of its valid records (a torn or corrupt tail is
+ * not counted and not an error). A pass over the file, memory bounded by one record. Returns 0,
+ * or -1 with err (as store_journal_read). */
+int store_journal_summarize(const char *path, store_journal_summary *out, char *err,
+                            size_t errlen);
+
 #endif
