@@ -19,6 +19,8 @@ static const char usage[] =
     "                 fit the beat classifier (N/S/V/F) to annotated records\n"
     "  synth DIR NAME [--seconds S] [--leads N] [--fs HZ] [--pvc P] ...\n"
     "                 write a synthetic ECG with known beats as a WFDB record\n"
+    "  device add ID --site SITE | list | revoke ID [--data DIR] [--store URL]\n"
+    "                 register (printing its token once), list or revoke the devices of ecgnetd\n"
     "\n"
     "`ecgnet COMMAND --help` describes each command.\n"
     "\n"
@@ -46,6 +48,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "device")) return cmd_device(argc - 1, argv + 1);
     fprintf(stderr, "ecgnet: unknown command '%s'\n\n%s", argv[1], usage);
     return CMD_EUSAGE;
 }
