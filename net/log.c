@@ -52,3 +52,11 @@ const char *net_log_quote(char *buf, size_t len, const char *s)
     buf[o] = 0;
     return buf;
 }
+
+void net_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

@@ -23,4 +23,8 @@ void net_log_set_level(net_log_level level);
  * characters, truncated to fit; returns BUF. For text that comes from a device or a user. */
 const char *net_log_quote(char *buf, size_t len, const char *s);
 
+/* Formats a message into err (truncating quietly: messages name long paths, and a cut message
+ * beats none). */
+void net_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -119,8 +119,25 @@ static int parse_leads(const cJSON *a, proto_hello *h, char *err, size_t errlen)
             return PROTO_CLOSE_MALFORMED;
         }
         ld->baseline = 0;
+        if (number_member(it, "baseline", -1e9, 1e9, &ld->baseline) < 0) {
+            snprintf(err, errlen, "hello: lead \"%s\": \"baseline\" (the sample value meaning 0 uV) must be a number", ld->name);
+            return PROTO_CLOSE_MALFORMED;
+        }
         ld->adc_min = -hi - 1;
         ld->adc_max = hi;
+        /* The ADC's own range, when narrower than the sample type: samples at its ends are
+           saturated, which the signal-quality check needs to know. */
+        double lo_v = 0, hi_v = 0;
+        int a = number_member(it, "adc_min", -(double)hi - 1, hi, &lo_v);
+        int b = number_member(it, "adc_max", -(double)hi - 1, hi, &hi_v);
+        if (a < 0 || b < 0 || (a == 0) != (b == 0) || (a == 0 && (lo_v != floor(lo_v) || hi_v != floor(hi_v) || lo_v >= hi_v))) {
+            snprintf(err, errlen, "hello: lead \"%s\": \"adc_min\" and \"adc_max\" must both be whole numbers within the sample type, adc_min < adc_max", ld->name);
+            return PROTO_CLOSE_MALFORMED;
+        }
+        if (a == 0) {
+            ld->adc_min = (int32_t)lo_v;
+            ld->adc_max = (int32_t)hi_v;
+        }
         l++;
     }
     return 0;
@@ -143,7 +160,7 @@ int proto_hello_parse(const char *text, size_t len, proto_hello *h, char *err, s
         goto out;
     }
     if ((m = string_member(o, "device", 1, h->device, sizeof h->device)) ||
-        (m = string_member(o, "token", 1, h->token, sizeof h->token)) ||
+        (m = string_member(o, "token", 0, h->token, sizeof h->token)) ||
         (m = string_member(o, "recording", 1, h->recording, sizeof h->recording)) ||
         (m = string_member(o, "start_time", 0, h->start_time, sizeof h->start_time))) {
         snprintf(err, errlen, "%s", m);
@@ -231,7 +248,10 @@ static char *hello_to_json(const proto_hello *h, int with_token)
             goto out;
         }
         if (!cJSON_AddStringToObject(ld, "name", h->leads[l].name) ||
-            !cJSON_AddNumberToObject(ld, "uv_per_unit", h->leads[l].uv_per_unit))
+            !cJSON_AddNumberToObject(ld, "uv_per_unit", h->leads[l].uv_per_unit) ||
+            !cJSON_AddNumberToObject(ld, "baseline", h->leads[l].baseline) ||
+            !cJSON_AddNumberToObject(ld, "adc_min", h->leads[l].adc_min) ||
+            !cJSON_AddNumberToObject(ld, "adc_max", h->leads[l].adc_max))
             goto out;
     }
     if (!(df = cJSON_AddObjectToObject(o, "device_filter")) ||

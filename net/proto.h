@@ -63,7 +63,8 @@ typedef struct {
     fmt_patient patient;      /* id, sex 'M'/'F'/0, age or -1, birthdate or "" */
     double fs;                /* PROTO_MIN_FS..PROTO_MAX_FS */
     int nleads;               /* 1..PROTO_MAX_LEADS */
-    fmt_lead leads[PROTO_MAX_LEADS]; /* name, uv_per_unit, baseline 0, adc range of the type */
+    fmt_lead leads[PROTO_MAX_LEADS]; /* name, uv_per_unit, baseline (0 unless sent),
+                                        adc_min/adc_max as sent or the sample type's range */
     int sample_bytes;         /* 2 ("int16") or 4 ("int32") */
     double dev_hp_hz, dev_lp_hz, dev_notch_hz; /* the device's own filter; 0 = none/unknown */
     char start_time[40];      /* device clock, ISO 8601 as sent, or "" */
