@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <locale.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <wchar.h>
-#include <wctype.h>
 
 int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -88,25 +85,27 @@ int store_db_text_ok(const char *s, size_t minbytes, size_t maxbytes)
     if (!s) return 0;
     size_t len = strlen(s);
     if (len < minbytes || len > maxbytes) return 0;
-    /* The C.UTF-8 locale (built into glibc) decodes and classifies; uselocale is per thread. */
-    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    if (!utf8) return 0;
-    locale_t old = uselocale(utf8);
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int ok = 1;
-    for (size_t i = 0; i < len;) {
-        wchar_t wc;
-        size_t n = mbrtowc(&wc, s + i, len - i, &st);
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0 || !iswprint((wint_t)wc)) {
-            ok = 0;
-            break;
+    /* Decoded here rather than with mbrtowc: that needs a UTF-8 locale switched per thread, and
+     * the answer must not depend on the machine's locales (formats/edf_write.c does the same). */
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp;
+        int n;
+        if (*p < 0x80) cp = *p, n = 0;
+        else if ((*p & 0xE0) == 0xC0) cp = *p & 0x1F, n = 1;
+        else if ((*p & 0xF0) == 0xE0) cp = *p & 0x0F, n = 2;
+        else if ((*p & 0xF8) == 0xF0) cp = *p & 0x07, n = 3;
+        else return 0;
+        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000}; /* below: an overlong form */
+        p++;
+        for (int i = 0; i < n; i++, p++) {
+            if ((*p & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (*p & 0x3F);
         }
-        i += n;
+        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return 0; /* C0, DEL, C1 controls */
     }
-    uselocale(old);
-    freelocale(utf8);
-    return ok;
+    return 1;
 }
 
 int store_db_device_id_ok(const char *id)

@@ -43,8 +43,8 @@ int store_db_site_id(store *s, const char *name, int64_t *id, char *err, size_t 
 /* Unix time in milliseconds. */
 int64_t store_db_now_ms(void);
 
-/* Valid UTF-8 of 1..MAXBYTES bytes (MIN 0 allows "") without control characters (iswprint in
- * C.UTF-8, so C1 controls and unassigned code points are refused too). */
+/* Valid UTF-8 (RFC 3629: no overlong forms, no surrogates) of MINBYTES..MAXBYTES bytes without
+ * control characters (C0, DEL, C1). */
 int store_db_text_ok(const char *s, size_t minbytes, size_t maxbytes);
 
 /* 1..64 characters of [A-Za-z0-9._-]. */

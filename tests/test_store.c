@@ -113,8 +113,8 @@ static void migrations_are_idempotent_and_the_file_is_wal_and_private(void)
           "one schema_version row per migration after three opens");
     CHECK(raw_count(path, "SELECT max(version) FROM schema_version") == STORE_SCHEMA_VERSION, "latest version");
     /* WAL is a property of the file: a fresh connection sees it. */
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
     const char *mode = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
           sqlite3_step(st) == SQLITE_ROW && (mode = (const char *)sqlite3_column_text(st, 0)) && !strcmp(mode, "wal"),
@@ -280,7 +280,9 @@ static void duplicate_and_invalid_devices_are_refused(void)
         CHECK(rc == STORE_EINVAL && strstr(errbuf, "device id"), "id '%s': rc %d %s", bad_ids[i], rc, errbuf);
     }
     CHECK(store_device_add(s, NULL, "site", t, errbuf, sizeof errbuf) == STORE_EINVAL, "NULL id");
-    const char *bad_sites[] = {"", site65, "a\nb", "tab\there", "\xC3", "\xE4\xB8", "\xC0\xAF", "bell\x07", "c1\xC2\x85"};
+    const char *bad_sites[] = {"", site65, "a\nb", "tab\there", "\xC3", "\xE4\xB8", "\xC0\xAF", "bell\x07", "c1\xC2\x85",
+                               "del\x7F", "\xED\xA0\x80" /* surrogate */, "\xF4\x90\x80\x80" /* > U+10FFFF */,
+                               "\xE0\x80\xAF" /* overlong */, "\xFF"};
     for (size_t i = 0; i < sizeof bad_sites / sizeof bad_sites[0]; i++) {
         int rc = store_device_add(s, "ok-id", bad_sites[i], t, errbuf, sizeof errbuf);
         CHECK(rc == STORE_EINVAL && strstr(errbuf, "site"), "site #%zu: rc %d %s", i, rc, errbuf);
