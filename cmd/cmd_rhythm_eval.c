@@ -1,4 +1,5 @@
-/* cmd_rhythm_eval.c — `ecgnet eval --rhythm`: duration-weighted AF Se/+P against '+' annotations. */
+/* cmd_rhythm_eval.c — `ecgnet eval --rhythm`: duration-weighted AF and ventricular flutter Se/+P
+ * against '+' annotations and '[' ']' flutter brackets, and flutter episodes found. */
 #include "cmd_rhythm_eval.h"
 
 #include "cmd.h"
@@ -16,7 +17,9 @@ static double pct(double tp, double other)
 }
 
 typedef struct {
-    double tp, fn, fp; /* seconds */
+    double tp, fn, fp; /* seconds of AF */
+    double vtp, vfn, vfp; /* seconds of VFL */
+    int vref, vfound, vdet, vtrue; /* VFL episodes: reference, found, detected, true */
 } af_seconds;
 
 static void print_pct(double v)
@@ -30,7 +33,8 @@ static void print_row(const char *name, const af_seconds *s)
     printf("%-8s %9.1f %9.1f %9.1f %9.1f", name, s->tp + s->fn, s->tp, s->fn, s->fp);
     print_pct(pct(s->tp, s->fn));
     print_pct(pct(s->tp, s->fp));
-    putchar('\n');
+    printf(" | %7.1f %7.1f %7.1f %7.1f %5d %5d %5d %5d\n", s->vtp + s->vfn, s->vtp, s->vfn, s->vfp, s->vref,
+           s->vfound, s->vdet, s->vdet - s->vtrue);
 }
 
 static void add_pct(cJSON *o, const char *key, double v)
@@ -49,6 +53,16 @@ static cJSON *json_row(const char *name, const af_seconds *s)
     cJSON_AddNumberToObject(o, "fp_s", s->fp);
     add_pct(o, "af_se", pct(s->tp, s->fn));
     add_pct(o, "af_ppv", pct(s->tp, s->fp));
+    cJSON_AddNumberToObject(o, "ref_vfl_s", s->vtp + s->vfn);
+    cJSON_AddNumberToObject(o, "vfl_tp_s", s->vtp);
+    cJSON_AddNumberToObject(o, "vfl_fn_s", s->vfn);
+    cJSON_AddNumberToObject(o, "vfl_fp_s", s->vfp);
+    add_pct(o, "vfl_se", pct(s->vtp, s->vfn));
+    add_pct(o, "vfl_ppv", pct(s->vtp, s->vfp));
+    cJSON_AddNumberToObject(o, "vfl_ref_episodes", s->vref);
+    cJSON_AddNumberToObject(o, "vfl_ref_episodes_found", s->vfound);
+    cJSON_AddNumberToObject(o, "vfl_episodes", s->vdet);
+    cJSON_AddNumberToObject(o, "vfl_false_episodes", s->vdet - s->vtrue);
     return o;
 }
 
@@ -65,10 +79,12 @@ int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
         }
     } else {
         printf("AF (AFIB or AFL) duration-weighted over whole records, seconds; RR intervals and P waves\n");
-        printf("%-8s %9s %9s %9s %9s %8s %8s\n", "record", "ref AF", "TP", "FN", "FP", "Se%", "+P%");
+        printf("| ventricular flutter (VFL): seconds, then episodes: reference, found, detected, false\n");
+        printf("%-8s %9s %9s %9s %9s %8s %8s | %7s %7s %7s %7s %5s %5s %5s %5s\n", "record", "ref AF", "TP", "FN", "FP",
+               "Se%", "+P%", "ref VFL", "TP", "FN", "FP", "ref", "found", "det", "false");
     }
     /* Pooled in seconds, so that records at different sample rates add up. */
-    af_seconds pooled = {0, 0, 0};
+    af_seconds pooled = {0};
     int rc = CMD_OK;
     for (int i = 0; i < n; i++) {
         char path[4096], err[FMT_ERRLEN];
@@ -79,10 +95,19 @@ int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
             rc = CMD_EINPUT;
             break;
         }
-        af_seconds s = {(double)sc.tp / sc.fs, (double)sc.fn / sc.fs, (double)sc.fp / sc.fs};
+        af_seconds s = {(double)sc.tp / sc.fs, (double)sc.fn / sc.fs, (double)sc.fp / sc.fs,
+                        (double)sc.vfl_tp / sc.fs, (double)sc.vfl_fn / sc.fs, (double)sc.vfl_fp / sc.fs,
+                        sc.vfl_ref, sc.vfl_ref_found, sc.vfl_det, sc.vfl_det_true};
         pooled.tp += s.tp;
         pooled.fn += s.fn;
         pooled.fp += s.fp;
+        pooled.vtp += s.vtp;
+        pooled.vfn += s.vfn;
+        pooled.vfp += s.vfp;
+        pooled.vref += s.vref;
+        pooled.vfound += s.vfound;
+        pooled.vdet += s.vdet;
+        pooled.vtrue += s.vtrue;
         if (json) {
             cJSON_AddItemToArray(recs, json_row(names[i], &s));
         } else {

@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include "rhythm_pwave.h"
+#include "rhythm_vf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #define HR_WINDOW 8 /* beats averaged for the min/max heart rate */
 #define PW_RING 8192 /* filtered samples kept for the P-wave check: > 4 s at 2000 Hz */
 #define PW_LEADS 2   /* leads the P-wave check looks at (as the beat classifier does) */
+#define LIVE_LOOKBACK_S 120.0 /* live flags look this far back: the longest rule window (60 s)
+                               * and the slowest rhythm decision (AF, about 30 s + 32 beats) */
 
 struct pipeline {
     pipeline_opts o;
@@ -31,6 +34,7 @@ struct pipeline {
     size_t nunreadable, unreadable_cap;
     size_t rh_told;        /* unreadable stretches passed to the rhythm analysis */
     rh_stream *rh;         /* rhythm analysis */
+    rh_vf *vf;             /* ventricular flutter/fibrillation from the raw signal */
     rh_pwave *pw;          /* atrial activity before each beat (with the filter chain) */
     float *pw_ring;        /* the last PW_RING filtered samples of the first PW_LEADS leads */
     int pw_leads;
@@ -41,6 +45,13 @@ struct pipeline {
     size_t nevents, events_cap;
     flag *flags;
     size_t nflags;
+    flag *live;            /* flags raised while streaming: (code, start) never change */
+    size_t nlive, live_cap;
+    rh_episode *live_ep;   /* scratch: the episodes a live evaluation looks at */
+    size_t live_ep_cap;
+    int64_t *live_beats;   /* scratch: their beats */
+    size_t live_beats_cap;
+    size_t live_rh_from, live_ev_from, live_beat_from; /* first ones inside the lookback */
     bc_stream *bc;         /* beat classifier, when labels or features are wanted */
     dsp_beat *waiting;     /* detected beats the classifier has not labelled yet, in order */
     size_t wait_head, wait_count, wait_cap;
@@ -91,6 +102,9 @@ pipeline *pipeline_create(const pipeline_opts *o, double fs, int nleads, const f
     if (o->rhythm && o->run_detector) {
         p->rh = rh_stream_create(fs, err, errlen);
         if (!p->rh) goto fail;
+        p->vf = rh_vf_create(fs, nleads, err, errlen);
+        if (!p->vf) goto fail;
+        rh_stream_expect_vfl(p->rh);
         if (o->run_filter) { /* P waves tell AF from irregular sinus rhythm with ectopy */
             p->pw_leads = nleads < PW_LEADS ? nleads : PW_LEADS;
             p->pw = rh_pwave_create(fs, p->pw_leads, err, errlen);
@@ -135,6 +149,10 @@ void pipeline_free(pipeline *p)
     bc_stream_free(p->bc);
     sq_stream_free(p->sq);
     rh_stream_free(p->rh);
+    rh_vf_free(p->vf);
+    free(p->live);
+    free(p->live_ep);
+    free(p->live_beats);
     rh_pwave_free(p->pw);
     free(p->pw_ring);
     free(p->rhythms);
@@ -325,6 +343,19 @@ static int run_filters(pipeline *p, size_t n, int flush)
     return 0;
 }
 
+/* The block in p->uv through the VF detector; its verdicts on to the rhythm analysis. */
+static int push_vf(pipeline *p, size_t m, char *err, size_t errlen)
+{
+    rh_vf_verdict d;
+    if (rh_vf_push(p->vf, p->uv, m, m)) {
+        snprintf(err, errlen, "pipeline: out of memory");
+        return -1;
+    }
+    while (rh_vf_next(p->vf, &d))
+        if (rh_stream_vfl(p->rh, d.start, d.end, d.vf, err, errlen)) return -1;
+    return 0;
+}
+
 int pipeline_push(pipeline *p, const int32_t *frames, size_t n, char *err, size_t errlen)
 {
     while (n) {
@@ -334,6 +365,7 @@ int pipeline_push(pipeline *p, const int32_t *frames, size_t n, char *err, size_
                               p->uv + (size_t)l * m);
         if (p->o.run_detector) dsp_qrs_push(p->qrs, p->uv, m, m);
         sq_stream_push(p->sq, frames, m);
+        if (p->vf && push_vf(p, m, err, errlen)) return -1;
         if (collect_quality(p, err, errlen) || collect_rhythm(p, err, errlen)) return -1;
         if (p->design && run_filters(p, m, 0)) {
             snprintf(err, errlen, "pipeline: out of memory for the filtered signal");
@@ -351,6 +383,99 @@ const pipeline_beat *pipeline_beats(const pipeline *p, size_t *count)
 {
     *count = p->nbeats;
     return p->beats;
+}
+
+static int by_priority_then_start(const void *a, const void *b)
+{
+    const flag *x = a, *y = b;
+    if (x->priority != y->priority) return x->priority < y->priority ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Takes a flag just evaluated into the raised ones: the same code over overlapping or touching
+ * time is the flag already raised (its start stays, the rest is brought up to date). */
+static int raise_live(pipeline *p, const flag *f)
+{
+    for (size_t i = 0; i < p->nlive; i++) {
+        flag *g = &p->live[i];
+        if (strcmp(g->code, f->code) || f->start > g->end || g->start > f->end) continue;
+        int64_t start = g->start, first = g->first_beat;
+        if (f->end > g->end || f->value != g->value) {
+            int64_t end = f->end > g->end ? f->end : g->end;
+            *g = *f;
+            g->end = end;
+        }
+        g->start = start;
+        if (first >= 0) g->first_beat = first;
+        return 0;
+    }
+    if (grow((void **)&p->live, &p->live_cap, p->nlive + 1, sizeof *p->live)) return -1;
+    p->live[p->nlive++] = *f;
+    return 0;
+}
+
+int pipeline_flags_live(pipeline *p, const flag **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    if (p->finished) {
+        *out = p->flags;
+        *n = p->nflags;
+        return 0;
+    }
+    if (!p->o.flags || !p->rh) return 0;
+    if (collect_rhythm(p, err, errlen)) return -1;
+    int64_t now = p->result.nsamples, from = now - (int64_t)(LIVE_LOOKBACK_S * p->fs);
+    /* Only the lookback is evaluated: the cursors move forward, so a call costs what that much
+     * signal holds, however long the recording has run. */
+    while (p->live_rh_from < p->nrhythms && p->rhythms[p->live_rh_from].end <= from) p->live_rh_from++;
+    while (p->live_ev_from < p->nevents && p->events[p->live_ev_from].end <= from) p->live_ev_from++;
+    while (p->live_beat_from < p->nbeats && p->beats[p->live_beat_from].sample < from) p->live_beat_from++;
+    size_t nfinal = p->nrhythms - p->live_rh_from;
+    size_t nopen = rh_stream_open_episodes(p->rh, now, NULL, 0);
+    size_t nbeats = p->nbeats - p->live_beat_from;
+    if (grow((void **)&p->live_ep, &p->live_ep_cap, nfinal + nopen + 1, sizeof *p->live_ep) ||
+        grow((void **)&p->live_beats, &p->live_beats_cap, nbeats + 1, sizeof *p->live_beats)) {
+        snprintf(err, errlen, "pipeline: out of memory");
+        return -1;
+    }
+    memcpy(p->live_ep, p->rhythms + p->live_rh_from, nfinal * sizeof *p->live_ep);
+    nopen = rh_stream_open_episodes(p->rh, now, p->live_ep + nfinal, nopen);
+    for (size_t i = 0; i < nbeats; i++) p->live_beats[i] = p->beats[p->live_beat_from + i].sample;
+    flag_input in = {p->fs, now, p->nleads, p->o.mode, p->live_ep, nfinal + nopen,
+                     p->events + p->live_ev_from, p->nevents - p->live_ev_from, p->live_beats, nbeats};
+    flag *found = NULL;
+    long nf = flag_evaluate(p->o.flags, &in, &found, err, errlen);
+    if (nf < 0) return -1;
+    for (long i = 0; i < nf; i++)
+        if (raise_live(p, &found[i])) {
+            free(found);
+            snprintf(err, errlen, "pipeline: out of memory");
+            return -1;
+        }
+    free(found);
+    qsort(p->live, p->nlive, sizeof *p->live, by_priority_then_start);
+    *out = p->live;
+    *n = p->nlive;
+    return 0;
+}
+
+/* A flag raised live never silently disappears: when the whole record's evaluation has no flag
+ * of its code (the episode ended up shorter, or relabelled), the live flag stays in the result. */
+static int keep_live_flags(pipeline *p)
+{
+    size_t n = p->nflags;
+    for (size_t i = 0; i < p->nlive; i++) {
+        size_t j = 0;
+        while (j < n && strcmp(p->flags[j].code, p->live[i].code)) j++;
+        if (j < n) continue;
+        flag *nf = realloc(p->flags, (p->nflags + 1) * sizeof *nf);
+        if (!nf) return -1;
+        p->flags = nf;
+        p->flags[p->nflags++] = p->live[i];
+    }
+    if (p->nflags > n) qsort(p->flags, p->nflags, sizeof *p->flags, by_priority_then_start);
+    return 0;
 }
 
 static void heart_rate(pipeline_result *r)
@@ -404,6 +529,10 @@ int pipeline_finish(pipeline *p, const pipeline_result **out, char *err, size_t 
             free(samples);
             if (n < 0) return -1;
             p->nflags = (size_t)n;
+            if (keep_live_flags(p)) {
+                snprintf(err, errlen, "pipeline: out of memory");
+                return -1;
+            }
         }
         p->finished = 1;
     }

@@ -88,6 +88,24 @@ int pipeline_push(pipeline *p, const int32_t *frames, size_t n, char *err, size_
  * Returns 0, or -1 with err. */
 int pipeline_finish(pipeline *p, const pipeline_result **out, char *err, size_t errlen);
 
+/* Flags known so far while streaming: the rule table evaluated over the episodes and events
+ * detected up to now, episodes still open counted up to the current sample (rhythm.h,
+ * rh_stream_open_episodes), and the beats, over the last 120 s (the longest rule window and the
+ * slowest rhythm decision; a rule counting over the whole recording sees only that much live).
+ * Owned by the pipeline, valid until the next push/finish; sorted by priority, then start. Every
+ * flag once raised stays in the list with the same (code, start), its end, value and reason
+ * brought up to date, so a caller may dedupe on (code, start). pipeline_finish's flags contain
+ * every live flag's code (a live flag whose finding the whole record no longer supports is kept
+ * as it was raised). After finish, these are the final flags. No flag table: none. Returns 0, or
+ * -1 with err (out of memory).
+ * Cost: bounded by the lookback's content (a few hundred beats), whatever the recording's length.
+ * Latency of ventricular flutter (VF_FLUTTER): a VFL episode needs two consecutive VF windows of
+ * 4 s (rhythm_vf.h), so it is raised once the second window's last sample has been pushed: that
+ * is the sample that meets the rule, and the flag is there in the same push (the detector's
+ * band-pass delays its signal by under 20 ms; it does not wait for the filter chain or the QRS
+ * detector). From the onset of flutter that is about 5 s (the windows must fill with it). */
+int pipeline_flags_live(pipeline *p, const flag **out, size_t *n, char *err, size_t errlen);
+
 /* Beats labelled so far (a live view while streaming; valid until the next push). With a beat
  * model a beat appears once the filtered signal around it and the next beat have arrived. */
 const pipeline_beat *pipeline_beats(const pipeline *p, size_t *count);

@@ -23,10 +23,12 @@
 #define BRADY_BPM 60.0
 #define TACHY_BPM 100.0
 #define P_WAVE_PRESENT 0.5     /* median P-wave correlation above which the atria are organised */
+#define VFL_MIN_ON_S 1.5       /* two consecutive 1-s window verdicts (one is noise) ... */
+#define VFL_GAP_S 1.5          /* ... and one window's lapse inside flutter does not end it */
 
 /* Priority order of the rhythm tracks: the first that is on labels the time. */
-enum { TR_U, TR_VT, TR_AF, TR_B, TR_T, TR_SVTA, TR_SBR, NTRACKS };
-static const char *const track_label[NTRACKS] = {"U", "VT", "AFIB", "B", "T", "SVTA", "SBR"};
+enum { TR_U, TR_VFL, TR_VT, TR_AF, TR_B, TR_T, TR_SVTA, TR_SBR, NTRACKS };
+static const char *const track_label[NTRACKS] = {"U", "VFL", "VT", "AFIB", "B", "T", "SVTA", "SBR"};
 
 enum { ENT_RR, ENT_COPY, ENT_GAP };
 typedef struct {
@@ -72,7 +74,9 @@ struct rh_stream {
     int af_held, af_valid;     /* the AF verdict held between measurements, and whether it is */
     int64_t af_k;              /* the interval it was measured at */
     rh_track tr[NTRACKS];
-    rh_hyst h_af, h_sbr, h_svta;
+    rh_hyst h_af, h_sbr, h_svta, h_vfl;
+    int vfl_expected;          /* rh_stream_expect_vfl: the VFL track waits for verdicts */
+    int64_t vfl_end;           /* end of the last VFL verdict */
     pattern vrun, big, trig;
     fifo beats;          /* int64_t: beats the combiner has not passed, for episode rates */
     int64_t done;        /* the combiner has labelled [0, done) */
@@ -134,6 +138,9 @@ rh_stream *rh_stream_create(double fs, char *err, size_t errlen)
     rh_hyst_init(&s->h_af, (int64_t)(AF_MIN_ON_S * fs), (int64_t)(AF_GAP_S * fs), &s->tr[TR_AF]);
     rh_hyst_init(&s->h_sbr, (int64_t)(RATE_MIN_ON_S * fs), 0, &s->tr[TR_SBR]);
     rh_hyst_init(&s->h_svta, (int64_t)(RATE_MIN_ON_S * fs), 0, &s->tr[TR_SVTA]);
+    rh_hyst_init(&s->h_vfl, (int64_t)(VFL_MIN_ON_S * fs), (int64_t)(VFL_GAP_S * fs), &s->tr[TR_VFL]);
+    /* Without a VF detector the track is final everywhere (and empty): nothing waits for it. */
+    s->tr[TR_VFL].horizon = INT64_MAX;
     s->vrun = (pattern){.period = 1, .out = &s->tr[TR_VT], .after_v = -1};
     s->big = (pattern){.period = 2, .out = &s->tr[TR_B], .after_v = -1};
     s->trig = (pattern){.period = 3, .out = &s->tr[TR_T], .after_v = -1};
@@ -467,6 +474,27 @@ int rh_stream_unreadable(rh_stream *s, int64_t start, int64_t end, char *err, si
     return 0;
 }
 
+void rh_stream_expect_vfl(rh_stream *s)
+{
+    if (s->have_any || s->vfl_expected || s->finished) return;
+    s->vfl_expected = 1;
+    s->tr[TR_VFL].horizon = 0;
+}
+
+int rh_stream_vfl(rh_stream *s, int64_t start, int64_t end, int on, char *err, size_t errlen)
+{
+    if (!s->vfl_expected || s->finished || start < s->vfl_end || end < start) {
+        snprintf(err, errlen, "rhythm analysis: flutter verdict [%lld, %lld) %s", (long long)start, (long long)end,
+                 !s->vfl_expected ? "without rh_stream_expect_vfl"
+                 : s->finished  ? "after the end of the record"
+                                : "out of order");
+        return -1;
+    }
+    s->vfl_end = end;
+    if (rh_hyst_feed(&s->h_vfl, start, end, on) || combine(s, INT64_MAX)) return oom(err, errlen);
+    return 0;
+}
+
 void rh_stream_finish(rh_stream *s, int64_t nsamples)
 {
     if (s->finished) return;
@@ -481,6 +509,7 @@ void rh_stream_finish(rh_stream *s, int64_t nsamples)
     rh_hyst_finish(&s->h_af);
     rh_hyst_finish(&s->h_sbr);
     rh_hyst_finish(&s->h_svta);
+    rh_hyst_finish(&s->h_vfl);
     pattern *ps[3] = {&s->vrun, &s->big, &s->trig};
     for (int i = 0; i < 3; i++) {
         pattern *p = ps[i];
@@ -490,6 +519,75 @@ void rh_stream_finish(rh_stream *s, int64_t nsamples)
     s->tr[TR_U].horizon = INT64_MAX;
     (void)combine(s, end);
     (void)close_cur(s);
+}
+
+/* Beats of the combiner's backlog in [a, b), added to a running count, first and last. */
+static void backlog_beats(const rh_stream *s, int64_t a, int64_t b, int64_t *nb, int64_t *first, int64_t *last)
+{
+    const int64_t *v = s->beats.v;
+    for (size_t i = 0; i < s->beats.count; i++) {
+        int64_t x = v[s->beats.head + i];
+        if (x < a) continue;
+        if (x >= b) break;
+        if (!(*nb)++) *first = x;
+        *last = x;
+    }
+}
+
+size_t rh_stream_open_episodes(const rh_stream *s, int64_t now, rh_episode *out, size_t cap)
+{
+    size_t n = 0, at[NTRACKS] = {0};
+    rh_episode e;
+    int have = 0;
+    int64_t nb = 0, first = 0, last = 0, t = s->done;
+    if (s->has_cur) {
+        e = s->cur;
+        e.end = s->done;
+        nb = s->cur_nb;
+        first = s->cur_first;
+        last = s->cur_last;
+        have = 1;
+    }
+    /* The combiner's own walk, over the spans each track has confirmed so far, without waiting
+     * for the slower tracks' horizons and without consuming anything. */
+    while (t < now) {
+        int best = -1;
+        int64_t next = now;
+        for (int i = 0; i < NTRACKS; i++) {
+            const rh_track *tr = &s->tr[i];
+            while (at[i] < tr->count && tr->v[tr->head + at[i]].end <= t) at[i]++;
+            if (at[i] == tr->count) continue;
+            const rh_span *sp = &tr->v[tr->head + at[i]];
+            if (sp->start <= t) {
+                if (best < 0) best = i;
+                if (sp->end < next) next = sp->end;
+            } else if (sp->start < next) {
+                next = sp->start;
+            }
+        }
+        const char *label = best < 0 ? "N" : track_label[best];
+        if (!have || strcmp(e.label, label)) {
+            if (have) {
+                e.rate_bpm = run_rate(s, (int)nb, first, last);
+                if (n < cap) out[n] = e;
+                n++;
+            }
+            memset(&e, 0, sizeof e);
+            snprintf(e.label, sizeof e.label, "%s", label);
+            e.start = t;
+            nb = 0;
+            have = 1;
+        }
+        backlog_beats(s, t, next, &nb, &first, &last);
+        e.end = next;
+        t = next;
+    }
+    if (have) {
+        e.rate_bpm = run_rate(s, (int)nb, first, last);
+        if (n < cap) out[n] = e;
+        n++;
+    }
+    return n;
 }
 
 int rh_stream_next_episode(rh_stream *s, rh_episode *out)
@@ -512,11 +610,18 @@ int rh_stream_next_event(rh_stream *s, rh_event *out)
 
 /* ---- scoring ---- */
 
-/* The next AF episode at or after index *i, clipped to [from, to); 0 when there is none. */
-static int next_af(const rh_episode *v, size_t n, size_t *i, int64_t from, int64_t to, int64_t *a, int64_t *b)
+static int label_is_vfl(const char *label)
+{
+    return !strcmp(label, "VFL");
+}
+
+/* The next episode the predicate takes at or after index *i, clipped to [from, to); 0 when
+ * there is none. */
+static int next_of(int (*is)(const char *), const rh_episode *v, size_t n, size_t *i, int64_t from, int64_t to,
+                   int64_t *a, int64_t *b)
 {
     for (; *i < n; (*i)++) {
-        if (!rh_label_is_af(v[*i].label)) continue;
+        if (!is(v[*i].label)) continue;
         *a = v[*i].start > from ? v[*i].start : from;
         *b = v[*i].end < to ? v[*i].end : to;
         if (*b > *a) return 1;
@@ -524,27 +629,39 @@ static int next_af(const rh_episode *v, size_t n, size_t *i, int64_t from, int64
     return 0;
 }
 
-void rh_compare_af(const rh_episode *ref, size_t nref, const rh_episode *test, size_t ntest,
-                   int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp)
+static void compare(int (*is)(const char *), const rh_episode *ref, size_t nref, const rh_episode *test,
+                    size_t ntest, int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp)
 {
     int64_t ref_total = 0, test_total = 0, both = 0, a, b;
-    for (size_t i = 0; next_af(ref, nref, &i, from, to, &a, &b); i++) ref_total += b - a;
-    for (size_t i = 0; next_af(test, ntest, &i, from, to, &a, &b); i++) test_total += b - a;
+    for (size_t i = 0; next_of(is, ref, nref, &i, from, to, &a, &b); i++) ref_total += b - a;
+    for (size_t i = 0; next_of(is, test, ntest, &i, from, to, &a, &b); i++) test_total += b - a;
     size_t i = 0, j = 0;
     int64_t ra, rb, ta, tb;
-    int hr = next_af(ref, nref, &i, from, to, &ra, &rb), ht = next_af(test, ntest, &j, from, to, &ta, &tb);
+    int hr = next_of(is, ref, nref, &i, from, to, &ra, &rb), ht = next_of(is, test, ntest, &j, from, to, &ta, &tb);
     while (hr && ht) {
         int64_t lo = ra > ta ? ra : ta, hi = rb < tb ? rb : tb;
         if (hi > lo) both += hi - lo;
         if (rb <= tb) {
             i++;
-            hr = next_af(ref, nref, &i, from, to, &ra, &rb);
+            hr = next_of(is, ref, nref, &i, from, to, &ra, &rb);
         } else {
             j++;
-            ht = next_af(test, ntest, &j, from, to, &ta, &tb);
+            ht = next_of(is, test, ntest, &j, from, to, &ta, &tb);
         }
     }
     *tp += both;
     *fn += ref_total - both;
     *fp += test_total - both;
+}
+
+void rh_compare_af(const rh_episode *ref, size_t nref, const rh_episode *test, size_t ntest,
+                   int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp)
+{
+    compare(rh_label_is_af, ref, nref, test, ntest, from, to, tp, fn, fp);
+}
+
+void rh_compare_vfl(const rh_episode *ref, size_t nref, const rh_episode *test, size_t ntest,
+                    int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp)
+{
+    compare(label_is_vfl, ref, nref, test, ntest, from, to, tp, fn, fp);
 }

@@ -8,6 +8,10 @@
  *   - events: pauses, asystole, ventricular couplets/triplets/runs, each with its beats.
  * Labels, in priority order where rules overlap:
  *   U     unreadable stretch, exactly as reported;
+ *   VFL   ventricular flutter/fibrillation, from the signal (rhythm_vf.h window verdicts, given
+ *         with rh_stream_vfl): two consecutive VF windows (>= 1.5 s of verdicts) make an
+ *         episode, a single non-VF window inside one does not end it; MIT-BIH writes flutter and
+ *         fibrillation alike as "VFL";
  *   VT    >= 3 consecutive V at >= 100 bpm lasting >= 30 s (first to last V), until the next beat;
  *   AFIB  atrial fibrillation: RR irregularity over a 64-interval window centred on each interval
  *         (rhythm_af.h: Dash et al. 2009 plus ectopy editing and a bigeminy/trigeminy check; beat
@@ -23,7 +27,6 @@
  *         that is not AF is SVTA here, sinus tachycardia included;
  *   SBR   rate < 60 bpm (median of 9 RR intervals) for >= 10 s;
  *   N     everything else (sinus rhythm, or a rhythm the rules do not name).
- * Ventricular flutter/fibrillation ("VFL") is not detected (it needs the signal, not beats).
  * Decision delay: episodes are final at most 32 beats + 30 s after the time they describe (the AF
  * window's half and the AF minimum), and VT/B/T within 30 s / 3 cycles; an episode is output when
  * the next one begins. Memory is bounded by that delay (plus output not yet popped).
@@ -79,6 +82,26 @@ int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave
  * RR interval across a stretch counts for nothing (no pause, runs end). Returns 0, or -1 with err. */
 int rh_stream_unreadable(rh_stream *s, int64_t start, int64_t end, char *err, size_t errlen);
 
+/* The caller will give ventricular flutter verdicts (rh_stream_vfl): episodes then wait for them
+ * too. Call right after rh_stream_create; without it no VFL is ever output. */
+void rh_stream_expect_vfl(rh_stream *s);
+
+/* [start, end) is (on = 1) or is not (on = 0) ventricular flutter/fibrillation, as a VF detector's
+ * window verdict says (rhythm_vf.h). Verdicts come in time order and may leave gaps (not VF).
+ * The VFL track is final up to the last verdict's end, minus the persistence rule's 1.5 s.
+ * Returns 0, or -1 with err (without rh_stream_expect_vfl, out of order, after finish, out of
+ * memory). */
+int rh_stream_vfl(rh_stream *s, int64_t start, int64_t end, int on, char *err, size_t errlen);
+
+/* The episodes not output yet, as they stand: the episode in progress up to where its label is
+ * final, then up to sample now each stretch labelled by the highest-priority rhythm already
+ * confirmed there ("N" where none is). Writes at most cap of them to out and returns how many
+ * there are (call again with more room when that is more than cap). Their starts are where the
+ * rhythm was confirmed, so they do not move while it lasts; a later higher-priority rhythm, or
+ * one of the slower rules (AF) deciding, may still relabel the time. Nothing is consumed: this
+ * is a look, for live alarms while the record streams. Work is bounded by the decision delay. */
+size_t rh_stream_open_episodes(const rh_stream *s, int64_t now, rh_episode *out, size_t cap);
+
 /* The record ended at nsamples: episodes and events still open are closed. */
 void rh_stream_finish(rh_stream *s, int64_t nsamples);
 
@@ -92,5 +115,9 @@ int rh_stream_next_event(rh_stream *s, rh_event *out);
  * sorted and non-overlapping. Adds to the counts. */
 void rh_compare_af(const rh_episode *ref, size_t nref, const rh_episode *test, size_t ntest,
                    int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp);
+
+/* As rh_compare_af, for ventricular flutter/fibrillation episodes ("VFL"). */
+void rh_compare_vfl(const rh_episode *ref, size_t nref, const rh_episode *test, size_t ntest,
+                    int64_t from, int64_t to, int64_t *tp, int64_t *fn, int64_t *fp);
 
 #endif

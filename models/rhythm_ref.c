@@ -54,18 +54,25 @@ int rh_reference_episodes(const fmt_annot_list *ann, int64_t nsamples, const cha
     rh_episode *v = NULL;
     size_t count = 0, cap = 0;
     char rhythm[8] = "", current[8] = "";
+    int bracket = 0; /* inside '[' ... ']' */
     int64_t since = 0;
     for (size_t i = 0; i < ann->count; i++) {
         const fmt_annot *a = &ann->items[i];
         int64_t s = a->sample < 0 ? 0 : (a->sample > nsamples ? nsamples : a->sample);
         char next[8];
         if (a->code == CODE_RHYTHM && a->aux[0] == '(') {
-            label_of(a->aux, rhythm, sizeof rhythm);
-            if (!strcmp(current, "VFL") && strcmp(rhythm, "VFL")) continue; /* inside [ ]: later */
-            snprintf(next, sizeof next, "%s", rhythm);
+            char label[8];
+            label_of(a->aux, label, sizeof label);
+            /* MIT-BIH writes "(VFL" just after each '[': the flutter is the bracket's, and the
+             * rhythm that resumes at ']' is the last one that was not flutter. */
+            if (strcmp(label, "VFL")) snprintf(rhythm, sizeof rhythm, "%s", label);
+            if (bracket) continue;
+            snprintf(next, sizeof next, "%s", label);
         } else if (a->code == CODE_VFON) {
+            bracket = 1;
             snprintf(next, sizeof next, "VFL");
         } else if (a->code == CODE_VFOFF) {
+            bracket = 0;
             snprintf(next, sizeof next, "%s", rhythm);
         } else {
             continue;

@@ -1,4 +1,4 @@
-/* rhythm_score.c — one record through the pipeline (rhythm analysis included), its AF scored. */
+/* rhythm_score.c — one record through the pipeline (rhythm analysis included), its AF and VFL scored. */
 #include "rhythm_score.h"
 
 #include "annot.h"
@@ -10,6 +10,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int overlaps(const rh_episode *e, const rh_episode *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].label, "VFL") && v[i].start < e->end && e->start < v[i].end) return 1;
+    return 0;
+}
+
+/* Episode counts of VFL both ways (any overlap is a match, as EC57 scores episodes). */
+static void score_vfl_episodes(const rh_episode *ref, size_t nref, const rh_episode *det, size_t ndet, rh_af_score *out)
+{
+    out->vfl_first_delay = -1;
+    for (size_t i = 0; i < nref; i++) {
+        if (strcmp(ref[i].label, "VFL")) continue;
+        out->vfl_ref++;
+        out->vfl_ref_found += overlaps(&ref[i], det, ndet);
+        for (size_t j = 0; out->vfl_first_delay < 0 && j < ndet; j++)
+            if (!strcmp(det[j].label, "VFL") && det[j].start >= ref[i].start && det[j].start < ref[i].end)
+                out->vfl_first_delay = det[j].start - ref[i].start;
+    }
+    for (size_t j = 0; j < ndet; j++) {
+        if (strcmp(det[j].label, "VFL")) continue;
+        out->vfl_det++;
+        out->vfl_det_true += overlaps(&det[j], ref, nref);
+    }
+}
 
 /* The whole filtered record, lead-major (the P-wave segments need the signal before each beat,
  * and the pipeline hands the beats over at its end). */
@@ -36,6 +62,9 @@ int rh_score_af_record(const char *path, int use_atrial, rh_af_score *out, char 
     out->fs = res->fs;
     if (rh_reference_episodes(&ann, res->nsamples, atr, &ref, &nref, err, errlen)) goto fail;
     rh_compare_af(ref, nref, res->rhythms, res->nrhythms, 0, res->nsamples, &out->tp, &out->fn, &out->fp);
+    rh_compare_vfl(ref, nref, res->rhythms, res->nrhythms, 0, res->nsamples, &out->vfl_tp, &out->vfl_fn,
+                   &out->vfl_fp);
+    score_vfl_episodes(ref, nref, res->rhythms, res->nrhythms, out);
     rc = 0;
 fail:
     free(ref);

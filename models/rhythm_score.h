@@ -1,5 +1,5 @@
-/* rhythm_score.h — AF found on one annotated WFDB record, scored against its rhythm annotations
- * (the work behind `ecgnet eval --rhythm` and the accuracy tests). */
+/* rhythm_score.h — AF and ventricular flutter found on one annotated WFDB record, scored against
+ * its rhythm annotations (the work behind `ecgnet eval --rhythm` and the accuracy tests). */
 #ifndef ECGNET_MODELS_RHYTHM_SCORE_H
 #define ECGNET_MODELS_RHYTHM_SCORE_H
 
@@ -9,12 +9,19 @@
 typedef struct {
     double fs;
     int64_t tp, fn, fp; /* samples of AF: both, reference only, detection only */
+    int64_t vfl_tp, vfl_fn, vfl_fp; /* samples of VFL, the same way */
+    int vfl_ref;        /* reference VFL episodes ('[' ... ']') */
+    int vfl_ref_found;  /* of them, overlapped by a detected VFL episode */
+    int vfl_det;        /* detected VFL episodes */
+    int vfl_det_true;   /* of them, overlapping a reference VFL episode */
+    int64_t vfl_first_delay; /* samples from the start of the first reference VFL episode
+                                with a detected one starting inside it to that start; -1: none */
 } rh_af_score;
 
 /* Runs the pipeline (monitoring filter and beat detection) over the record PATH (WFDB, without
  * extension), feeds its beats to rh_stream with each beat's P-wave correlation (rhythm_pwave.h)
  * when use_atrial is 1 (RR intervals alone when 0), builds the reference episodes from PATH.atr
- * and compares AF (AFIB or AFL) over the whole record. Returns 0 and fills *out, or -1 with a
+ * and compares AF (AFIB or AFL) and ventricular flutter (VFL) over the whole record. Returns 0 and fills *out, or -1 with a
  * message naming the file in err. Keeps the filtered record in memory (4 bytes a sample a lead). */
 int rh_score_af_record(const char *path, int use_atrial, rh_af_score *out, char *err, size_t errlen);
 
