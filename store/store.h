@@ -104,8 +104,8 @@ int store_device_revoke(store *s, const char *device_id, char *err, size_t errle
  * when there are none; the caller frees it). Returns STORE_OK or STORE_ERR. */
 int store_device_list(store *s, store_device **out, size_t *n, char *err, size_t errlen);
 
-/* Checks DEVICE_ID's TOKEN. STORE_OK: SITE receives the device's site and its last_seen is
- * updated. STORE_EAUTH for an unknown device, a malformed id or a wrong token alike (same code,
+/* Checks DEVICE_ID's TOKEN. STORE_OK: SITE (unless NULL) receives the device's site and its
+ * last_seen is updated. STORE_EAUTH for an unknown device, a malformed id or a wrong token alike (same code,
  * same message, and the hash is computed and compared in every case). STORE_EREVOKED only when
  * the token is right (a wrong token for a revoked device is STORE_EAUTH). STORE_ERR. */
 int store_device_auth(store *s, const char *device_id, const char *token, char site[65], char *err,

@@ -232,7 +232,7 @@ int store_device_auth(store *s, const char *device_id, const char *token, char s
         store_db_fail(s, "noting when a device was last seen", err, errlen);
         goto done;
     }
-    memcpy(site, site_name, sizeof site_name);
+    if (site) memcpy(site, site_name, sizeof site_name);
     rc = STORE_OK;
 done:
     sqlite3_finalize(st);

@@ -124,6 +124,9 @@ static void migrations_are_idempotent_and_the_file_is_wal_and_private(void)
     CHECK(raw_count(path, "PRAGMA application_id") == 0x4543474E, "marked as an ecgnet database");
     struct stat sb;
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "created with mode 0600, is %o", sb.st_mode & 0777);
+    char wal[1300];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    CHECK(stat(wal, &sb) == 0 && (sb.st_mode & 0777) == 0600, "its write-ahead log too, is %o", sb.st_mode & 0777);
     store_close(s);
 }
 
