@@ -10,10 +10,13 @@
  *   - less sharp than a fifth of the usual QRS (unless shaped like a recent beat: the amplitude
  *     may have fallen), or than half of it within 360 ms of the last beat (a T wave): noise;
  *   - over the threshold between the running noise and QRS levels (twice that right after a beat,
- *     falling to it by 0.8 median RR): a beat;
+ *     falling to it by 0.8 median RR), and seen by the other leads too (an artefact under one
+ *     electrode is not), or shaped like a recent beat: a beat;
  *   - else noise, kept as a candidate for the search-back that runs when no beat came for
  *     1.5 median RR (more in irregular rhythms, never more than 1.7) and takes the largest
- *     candidate over half the threshold that is as sharp for its size as the usual QRS.
+ *     candidate over half the threshold that is as sharp for its size as the usual QRS, those
+ *     the other leads saw too first, then those seen by one lead that cleared the threshold, the rest
+ *     only after 3 s without a beat.
  * After 3 s without a beat the levels halve each second, but only a peak shaped like a recent
  * beat (template correlation) may then be a beat.
  *
@@ -22,7 +25,9 @@
  * which are input sample indices.
  *
  * Every parameter is a physiological duration or a ratio from the literature (Pan & Tompkins
- * 1985, Hamilton & Tompkins 1986), frozen here; none is fitted to a record.
+ * 1985, Hamilton & Tompkins 1986), frozen here; none is fitted to a record. The lead-support
+ * ratios (SUPPORT_MIN, SUPPORT_REL) were chosen as round values on the gross MIT-BIH figures
+ * (docs/accuracy.md), as gqrs's parameters were.
  */
 #include "qrs.h"
 
@@ -61,6 +66,8 @@
 #define MATCH_SAME 0.9        /* a correlation this high means the same shape as a recent beat */
 #define MATCH_SHIFT 0.95      /* ... and one this high needs no search for a better shift */
 #define TEMPLATE_SHARP 0.5    /* beats at least half as sharp as usual become templates */
+#define SUPPORT_MIN 0.2       /* the other leads see a QRS: a fifth of their usual one, */
+#define SUPPORT_REL 0.5       /* ... or half of what the dominant lead sees */
 #define CHUNK 256             /* frames filtered per FIR call */
 #define MAX_PEAKS 1024        /* recent peaks kept (pending, and search-back candidates) */
 #define MAX_LEADS 64
@@ -110,8 +117,13 @@ typedef struct {
     float match;        /* best correlation with the template bank, once matched */
     uint8_t matched;
     uint8_t lead;       /* dominant lead, once measured */
-    uint8_t candidate;  /* decided as noise but eligible for search-back */
+    uint8_t candidate;  /* decided as noise but eligible for search-back: a CAND_ value, or 0 */
 } peak;
+
+/* Search-back candidates, in order of preference. */
+enum { CAND_SUPPORTED = 1, /* under the threshold, seen by the other leads too */
+       CAND_LONE,          /* over the threshold, but seen by its dominant lead only */
+       CAND_LONE_WEAK };   /* under the threshold and seen by one lead only */
 
 typedef struct {
     float *work;        /* FIR input: taps - 1 history samples, then up to CHUNK new ones */
@@ -572,6 +584,48 @@ static int plausible_after_silence(const dsp_qrs *q, peak *p)
     return p->match >= (float)MATCH_SAME;
 }
 
+/* How far a lead can be trusted, as its weight counts it: 1 when clean between beats, 1/2 when
+ * its noise is a quarter of its QRS. */
+static float lead_clean(const lead_state *ls)
+{
+    float a = hist_median(&ls->level);
+    if (a <= 0.0f) return 0.0f;
+    float r = (float)NOISE_GAIN * hist_median(&ls->noise) / a;
+    return 1.0f / (1.0f + r * r);
+}
+
+/* Whether the leads other than the peak's dominant one see it too. An electrode artefact or a
+ * burst of muscle noise is mostly confined to one lead, a QRS is not: the other leads, each
+ * relative to its own usual QRS and trusted as far as it is clean, must reach SUPPORT_MIN of a
+ * usual QRS, or SUPPORT_REL of what the dominant lead reaches (when the gain has fallen, a QRS is
+ * small alike in every lead). A peak shaped like a recent beat needs no support: an ectopic beat
+ * may be all but invisible in one lead. With one lead, or before the first beat, every peak is
+ * supported. */
+static int seen_by_other_leads(const dsp_qrs *q, peak *p)
+{
+    if (q->nleads < 2 || q->leads[0].level.n == 0) return 1;
+    float r[MAX_LEADS], c[MAX_LEADS];
+    int dom = 0;
+    for (int l = 0; l < q->nleads; l++) {
+        const lead_state *ls = &q->leads[l];
+        float a = hist_median(&ls->level);
+        r[l] = a > 0.0f ? at(q, ls->mwi, p->c) / a : 0.0f;
+        c[l] = lead_clean(ls);
+        if (c[l] * r[l] > c[dom] * r[dom]) dom = l;
+    }
+    float seen = 0.0f, trust = 0.0f;
+    for (int l = 0; l < q->nleads; l++)
+        if (l != dom) {
+            seen += c[l] * r[l];
+            trust += c[l];
+        }
+    if (trust <= 0.0f) return 1; /* no other lead to ask */
+    float rest = seen / trust;
+    if (rest >= (float)SUPPORT_MIN || rest >= (float)SUPPORT_REL * r[dom]) return 1;
+    match_templates(q, p);
+    return p->match >= (float)MATCH_SAME;
+}
+
 /* Decides the oldest pending peak: beat, or noise (and maybe a search-back candidate). */
 static void decide(dsp_qrs *q, peak *p, int64_t now_t)
 {
@@ -610,11 +664,12 @@ static void decide(dsp_qrs *q, peak *p, int64_t now_t)
         push_noise(q, p->h);
         return;
     }
-    if (p->h >= thr * early_factor(q, since)) {
+    int over = p->h >= thr * early_factor(q, since), supported = seen_by_other_leads(q, p);
+    if (over && supported) {
         accept(q, p, 0, now_t);
         return;
     }
-    p->candidate = 1;
+    p->candidate = supported ? CAND_SUPPORTED : over ? CAND_LONE : CAND_LONE_WEAK;
     push_noise(q, p->h);
 }
 
@@ -628,11 +683,16 @@ static void search_back(dsp_qrs *q, int64_t now_c, int64_t now_t)
     /* Search-back lowers the bar for size, not for shape: a missed QRS, however small, is as
      * sharp for its size as the usual one, a T or P wave is not. */
     float th = (float)SEARCHBACK_TH * threshold(q), shape = (float)TWAVE_SHARP * hist_median(&q->shape);
+    /* A candidate that only one lead saw comes after those the others saw too; one that also
+     * stayed under the threshold only after a long silence (when the lead levels may be stale:
+     * a lead came off, the QRS changed shape). */
+    int silence = now_c - q->last_beat_c >= (int64_t)(DECAY_AFTER_S * q->fs);
     peak *best = NULL;
     for (int i = 0; i < q->pending; i++) {
         peak *p = &q->peaks[i];
-        if (p->candidate && p->c > q->last_beat_c && p->h >= th && p->sharp >= shape * p->h &&
-            (!best || p->h > best->h))
+        if (p->candidate && (p->candidate != CAND_LONE_WEAK || silence) && p->c > q->last_beat_c &&
+            p->h >= th && p->sharp >= shape * p->h &&
+            (!best || p->candidate < best->candidate || (p->candidate == best->candidate && p->h > best->h)))
             best = p;
     }
     if (best && plausible_after_silence(q, best)) {

@@ -5,9 +5,10 @@
  * behind the diagnostic filter chain. Every lead contributes, each normalised by its own running
  * QRS level and trusted as far as it has been clean between recent beats. Peaks of the
  * moving-window-integrated feature are beats when they clear an adaptive threshold between the
- * running QRS and noise levels; a refractory period, T- and P-wave discrimination by sharpness,
- * and a search-back for beats missed after 1.5 median RR (up to 1.7 in irregular rhythms)
- * complete it. After a silence of 3 s the levels fall, but only a beat shaped like the earlier
+ * running QRS and noise levels and the other leads see them too (an artefact confined to one
+ * lead is no beat, unless shaped like the recent beats); a refractory period, T- and P-wave
+ * discrimination by sharpness, and a search-back for beats missed after 1.5 median RR (up to 1.7
+ * in irregular rhythms) complete it. After a silence of 3 s the levels fall, but only a beat shaped like the earlier
  * ones may end the silence, so that an asystole stays silent. There is no learning period: the
  * thresholds start from the first peaks.
  *

@@ -343,6 +343,44 @@ static void beats_are_found_through_baseline_wander_mains_and_muscle_noise(void)
         }
 }
 
+/* ---- artefacts ---- */
+
+/* Adds to one lead, centred on sample c, a biphasic deflection of peak amplitude uv lasting about
+ * 40 ms (a derivative of a Gaussian): what an electrode pop or a muscle twitch under one electrode
+ * looks like to a QRS detector. */
+static void add_one_lead_artefact(synth_ecg *e, int l, int64_t c, double uv)
+{
+    double sigma = 0.008 * e->fs;
+    int64_t half = (int64_t)(4.0 * sigma);
+    for (int64_t i = c - half; i <= c + half; i++) {
+        if (i < 0 || i >= e->nsamples) continue;
+        double u = (double)(i - c) / sigma;
+        lead(e, l)[i] += (float)(uv * 1.6487 * u * exp(-0.5 * u * u)); /* peak of u e^(-u^2/2) is e^-0.5 */
+    }
+}
+
+/* An artefact as large and as sharp as a QRS, but in one lead only, in the quiet of diastole: the
+ * other leads see nothing there, so it is no beat. Every real beat is still found. */
+static void an_artefact_confined_to_one_lead_is_not_taken_for_a_beat(void)
+{
+    const int leads[] = {2, 12};
+    for (size_t k = 0; k < 2; k++)
+        for (uint64_t seed = 0; seed < SEEDS; seed++) {
+            synth_opts o = opts(360, LONG_S, leads[k], 72.0, 1500 + 10 * k + seed);
+            synth_ecg *e = generate(&o);
+            int added = 0;
+            for (double t = 10.0; t < LONG_S - 5.0; t += 5.0, added++)
+                add_one_lead_artefact(e, added % e->nleads, diastole_after(e, t), 1500.0);
+            beat_list d = detect(e);
+            score s = score_all(e, &d);
+            char what[96];
+            snprintf(what, sizeof what, "%d leads, %d artefacts, seed %d", e->nleads, added, (int)o.seed);
+            CHECK_PERFECT(s, what);
+            list_free(&d);
+            synth_free(e);
+        }
+}
+
 /* ---- the start and end of a record ---- */
 
 static void a_resting_12_lead_ecg_has_its_first_full_beat_found_and_at_most_one_false_beat_in_its_first_second(void)
@@ -693,6 +731,7 @@ int main(void)
     RUN(premature_ventricular_and_supraventricular_beats_are_all_found);
     RUN(beats_are_all_found_from_30_to_200_bpm);
     RUN(beats_are_found_through_baseline_wander_mains_and_muscle_noise);
+    RUN(an_artefact_confined_to_one_lead_is_not_taken_for_a_beat);
     RUN(a_resting_12_lead_ecg_has_its_first_full_beat_found_and_at_most_one_false_beat_in_its_first_second);
     RUN(the_last_beats_of_a_record_are_found_when_it_is_flushed);
     RUN(a_weak_beat_among_normal_ones_is_found_by_search_back);
