@@ -80,32 +80,58 @@ int64_t store_db_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Bytes of the valid UTF-8 character at P (RFC 3629: no overlong forms, no surrogates), or 0
+ * for an invalid sequence, a control character (C0, DEL, C1) or the end of the string. Decoded
+ * here rather than with mbrtowc: that needs a UTF-8 locale switched per thread, and the answer
+ * must not depend on the machine's locales (formats/edf_write.c does the same). */
+static size_t text_char(const unsigned char *p)
+{
+    static const uint32_t least[] = {0, 0x80, 0x800, 0x10000}; /* below: an overlong form */
+    uint32_t cp;
+    int n;
+    if (*p < 0x80) cp = *p, n = 0;
+    else if ((*p & 0xE0) == 0xC0) cp = *p & 0x1F, n = 1;
+    else if ((*p & 0xF0) == 0xE0) cp = *p & 0x0F, n = 2;
+    else if ((*p & 0xF8) == 0xF0) cp = *p & 0x07, n = 3;
+    else return 0;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return 0;
+    return (size_t)n + 1;
+}
+
 int store_db_text_ok(const char *s, size_t minbytes, size_t maxbytes)
 {
     if (!s) return 0;
     size_t len = strlen(s);
     if (len < minbytes || len > maxbytes) return 0;
-    /* Decoded here rather than with mbrtowc: that needs a UTF-8 locale switched per thread, and
-     * the answer must not depend on the machine's locales (formats/edf_write.c does the same). */
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t cp;
-        int n;
-        if (*p < 0x80) cp = *p, n = 0;
-        else if ((*p & 0xE0) == 0xC0) cp = *p & 0x1F, n = 1;
-        else if ((*p & 0xF0) == 0xE0) cp = *p & 0x0F, n = 2;
-        else if ((*p & 0xF8) == 0xF0) cp = *p & 0x07, n = 3;
-        else return 0;
-        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000}; /* below: an overlong form */
-        p++;
-        for (int i = 0; i < n; i++, p++) {
-            if ((*p & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (*p & 0x3F);
-        }
-        if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return 0; /* C0, DEL, C1 controls */
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = text_char(p);
+        if (!n) return 0;
+        p += n;
     }
     return 1;
+}
+
+void store_db_text_clean(const char *in, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p;) {
+        size_t n = text_char(p);
+        if (o + (n ? n : 1) >= outlen) break;
+        if (n) {
+            memcpy(out + o, p, n);
+            o += n;
+            p += n;
+        } else {
+            out[o++] = '?';
+            p++;
+        }
+    }
+    out[o] = '\0';
 }
 
 int store_db_device_id_ok(const char *id)

@@ -176,10 +176,11 @@ int store_recording_analysis(store *s, int64_t id, char **json, char *err, size_
 /* ---- Flags (critical values raised by the analysis) ---------------------------------------- */
 
 typedef struct {
-    char code[32];       /* the rule's code, 1..31 printable ASCII characters, e.g. "PAUSE_LONG" */
+    char code[32];       /* the rule's code, 1..31 bytes of UTF-8 text, e.g. "PAUSE_LONG" */
     int priority;        /* 0 critical, 1 urgent, 2 routine */
     int64_t start, end;  /* samples from the recording's start, 0 <= start <= end (end exclusive) */
-    char reason_zh[256], reason_en[256]; /* UTF-8 text without control characters */
+    char reason_zh[256], reason_en[256]; /* UTF-8 text; store_flag_add stores invalid bytes and
+                                          * control characters as '?' rather than refuse a flag */
     int64_t raised_ms;   /* Unix ms; 0 in store_flag_add means now */
 } store_flag;
 

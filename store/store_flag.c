@@ -7,24 +7,15 @@
 
 static int check_flag(const store_flag *f, char *err, size_t errlen)
 {
-    size_t len = strnlen(f->code, sizeof f->code);
-    if (len < 1 || len >= sizeof f->code)
-        return store_db_err(err, errlen, STORE_EINVAL, "flag code must be 1..31 printable ASCII characters");
-    for (size_t i = 0; i < len; i++)
-        if (f->code[i] < 33 || f->code[i] > 126)
-            return store_db_err(err, errlen, STORE_EINVAL, "flag code '%s' must be printable ASCII without spaces",
-                                f->code);
+    if (!memchr(f->code, '\0', sizeof f->code) || !store_db_text_ok(f->code, 1, sizeof f->code - 1))
+        return store_db_err(err, errlen, STORE_EINVAL, "flag code must be 1..31 bytes of UTF-8 text without "
+                                                       "control characters");
     if (f->priority < STORE_PRIORITY_CRITICAL || f->priority > STORE_PRIORITY_ROUTINE)
         return store_db_err(err, errlen, STORE_EINVAL,
                             "flag %s: priority %d is invalid: 0 critical, 1 urgent, 2 routine", f->code, f->priority);
     if (f->start < 0 || f->end < f->start)
         return store_db_err(err, errlen, STORE_EINVAL, "flag %s: samples %lld..%lld are invalid: 0 <= start <= end",
                             f->code, (long long)f->start, (long long)f->end);
-    if (!memchr(f->reason_zh, '\0', sizeof f->reason_zh) || !store_db_text_ok(f->reason_zh, 0, 255) ||
-        !memchr(f->reason_en, '\0', sizeof f->reason_en) || !store_db_text_ok(f->reason_en, 0, 255))
-        return store_db_err(err, errlen, STORE_EINVAL,
-                            "flag %s: reasons must be UTF-8 text of at most 255 bytes without control characters",
-                            f->code);
     if (f->raised_ms < 0) return store_db_err(err, errlen, STORE_EINVAL, "flag %s: raised_ms must be >= 0", f->code);
     return STORE_OK;
 }
@@ -41,6 +32,10 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
 {
     int rc = check_flag(f, err, errlen);
     if (rc) return rc;
+    /* The reasons are cleaned, never refused: a critical flag must not be lost over its wording. */
+    char reason_zh[sizeof f->reason_zh], reason_en[sizeof f->reason_en];
+    store_db_text_clean(memchr(f->reason_zh, '\0', sizeof f->reason_zh) ? f->reason_zh : "", reason_zh, sizeof reason_zh);
+    store_db_text_clean(memchr(f->reason_en, '\0', sizeof f->reason_en) ? f->reason_en : "", reason_en, sizeof reason_en);
     sqlite3_stmt *st = NULL;
     rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
@@ -90,8 +85,8 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
         sqlite3_bind_int(st, 3, f->priority);
         sqlite3_bind_int64(st, 4, f->start);
         sqlite3_bind_int64(st, 5, f->end);
-        sqlite3_bind_text(st, 6, f->reason_zh, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, f->reason_en, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, reason_zh, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, reason_en, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, f->raised_ms ? f->raised_ms : store_db_now_ms());
         int r = step_done(s, st, "adding a flag", err, errlen);
         st = NULL;

@@ -47,6 +47,10 @@ int64_t store_db_now_ms(void);
  * control characters (C0, DEL, C1). */
 int store_db_text_ok(const char *s, size_t minbytes, size_t maxbytes);
 
+/* Copies IN (NULL: "") into OUT of OUTLEN > 0 bytes as valid text: each byte that does not begin a
+ * valid character, and each control character, becomes '?'; cut at a character boundary. */
+void store_db_text_clean(const char *in, char *out, size_t outlen);
+
 /* 1..64 characters of [A-Za-z0-9._-]. */
 int store_db_device_id_ok(const char *id);
 

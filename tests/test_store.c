@@ -473,8 +473,23 @@ static void flags_lower_the_recording_priority(void)
     f = flag_of("", 0, 0, 1);
     CHECK(store_flag_add(s, id, &f, errbuf, sizeof errbuf) == STORE_EINVAL && strstr(errbuf, "code"), "%s", errbuf);
     f = flag_of("X", 0, 0, 1);
-    snprintf(f.reason_en, sizeof f.reason_en, "bad\xff");
-    CHECK(store_flag_add(s, id, &f, errbuf, sizeof errbuf) == STORE_EINVAL && strstr(errbuf, "reason"), "%s", errbuf);
+    snprintf(f.code, sizeof f.code, "a\tb");
+    CHECK(store_flag_add(s, id, &f, errbuf, sizeof errbuf) == STORE_EINVAL && strstr(errbuf, "code"), "%s", errbuf);
+
+    /* A flag is never refused over its wording: bad text is stored cleaned. */
+    f = flag_of("房颤 RAPID", STORE_PRIORITY_CRITICAL, 7, 8);
+    snprintf(f.reason_en, sizeof f.reason_en, "bad\xff byte,\nnew line");
+    memset(f.reason_zh, 0, sizeof f.reason_zh);
+    memcpy(f.reason_zh, "心率\xE4\xB8", 8); /* cut inside a character */
+    int64_t other = begin_ok(s, rec("dev", "other", 0));
+    CHECK(store_flag_add(s, other, &f, errbuf, sizeof errbuf) == STORE_OK, "stored: %s", errbuf);
+    CHECK(store_flag_list(s, other, &l, &n, errbuf, sizeof errbuf) == STORE_OK && n == 1, "one flag");
+    if (n == 1) {
+        CHECK(!strcmp(l[0].code, "房颤 RAPID"), "any UTF-8 code: %s", l[0].code);
+        CHECK(!strcmp(l[0].reason_en, "bad? byte,?new line"), "cleaned: %s", l[0].reason_en);
+        CHECK(!strcmp(l[0].reason_zh, "心率??"), "cleaned: %s", l[0].reason_zh);
+    }
+    free(l);
     store_close(s);
 }
 
