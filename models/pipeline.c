@@ -439,11 +439,12 @@ int pipeline_flags_live(pipeline *p, const flag **out, size_t *n, char *err, siz
         snprintf(err, errlen, "pipeline: out of memory");
         return -1;
     }
-    memcpy(p->live_ep, p->rhythms + p->live_rh_from, nfinal * sizeof *p->live_ep);
+    if (nfinal) memcpy(p->live_ep, p->rhythms + p->live_rh_from, nfinal * sizeof *p->live_ep);
     nopen = rh_stream_open_episodes(p->rh, now, p->live_ep + nfinal, nopen);
     for (size_t i = 0; i < nbeats; i++) p->live_beats[i] = p->beats[p->live_beat_from + i].sample;
     flag_input in = {p->fs, now, p->nleads, p->o.mode, p->live_ep, nfinal + nopen,
-                     p->events + p->live_ev_from, p->nevents - p->live_ev_from, p->live_beats, nbeats};
+                     p->nevents > p->live_ev_from ? p->events + p->live_ev_from : NULL,
+                     p->nevents - p->live_ev_from, p->live_beats, nbeats};
     flag *found = NULL;
     long nf = flag_evaluate(p->o.flags, &in, &found, err, errlen);
     if (nf < 0) return -1;
@@ -454,7 +455,7 @@ int pipeline_flags_live(pipeline *p, const flag **out, size_t *n, char *err, siz
             return -1;
         }
     free(found);
-    qsort(p->live, p->nlive, sizeof *p->live, by_priority_then_start);
+    if (p->nlive > 1) qsort(p->live, p->nlive, sizeof *p->live, by_priority_then_start);
     *out = p->live;
     *n = p->nlive;
     return 0;

@@ -1,6 +1,8 @@
-/* test_pipeline.c — specification of the shared analysis pipeline (models/pipeline.h) on synthetic records. */
+/* test_pipeline.c — specification of the shared analysis pipeline (models/pipeline.h) on synthetic
+ * records, and its live flags on MIT-BIH records streamed in small blocks. */
 #include "check.h"
 
+#include "annot.h"
 #include "ec57.h"
 #include "pipeline.h"
 #include "record.h"
@@ -373,6 +375,144 @@ static void bad_lead_counts_and_sample_rates_are_refused_with_a_message(void)
     pipeline_free(q);
 }
 
+/* ---- live flags ---- */
+
+#define MAX_SEEN 256
+
+typedef struct {
+    double first_vf_s;     /* signal time when VF_FLUTTER was first live (-1: never) */
+    int64_t first_vf_start;
+    int critical_live;     /* critical flags ever live */
+    char codes[MAX_SEEN][32];
+    int64_t starts[MAX_SEEN];
+    int nseen;
+    int unstable;          /* a (code, start) once live that a later call no longer had */
+    int lost_at_finish;    /* live codes missing from the final flags */
+    int calls;
+} live_run;
+
+/* Streams the MIT-BIH record through a pipeline with the default flag table, continuous mode,
+ * in blocks of 0.1 s, asking for the live flags after every block as the ingest server does. */
+static live_run stream_live(const char *rel)
+{
+    live_run r;
+    memset(&r, 0, sizeof r);
+    r.first_vf_s = -1;
+    char path[1024], err[FMT_ERRLEN];
+    fmt_record *rec = NULL;
+    flag_table *table = NULL;
+    pipeline *p = NULL;
+    int32_t *frames = NULL;
+    CHECK(fmt_record_open(check_data_path(path, sizeof path, rel), &rec, err, sizeof err) == 0, "%s", err);
+    CHECK(flag_table_load(NULL, &table, err, sizeof err) == 0, "%s", err);
+    if (!rec || !table) goto done;
+    int nleads = fmt_record_nleads(rec);
+    double fs = fmt_record_fs(rec);
+    fmt_lead leads[FMT_MAX_LEADS];
+    for (int l = 0; l < nleads; l++) leads[l] = *fmt_record_lead(rec, l);
+    pipeline_opts o;
+    pipeline_opts_default(&o);
+    o.flags = table;
+    o.mode = FLAG_CONTINUOUS;
+    p = pipeline_create(&o, fs, nleads, leads, err, sizeof err);
+    CHECK(p != NULL, "%s", err);
+    long block = (long)(fs / 10);
+    frames = malloc((size_t)block * (size_t)nleads * sizeof *frames);
+    if (!p || !frames) goto done;
+    int64_t pushed = 0;
+    for (;;) {
+        long n = fmt_record_read(rec, frames, block, err, sizeof err);
+        CHECK(n >= 0, "%s", err);
+        if (n <= 0) break;
+        CHECK(pipeline_push(p, frames, (size_t)n, err, sizeof err) == 0, "%s", err);
+        pushed += n;
+        const flag *f;
+        size_t nf;
+        CHECK(pipeline_flags_live(p, &f, &nf, err, sizeof err) == 0, "%s", err);
+        r.calls++;
+        for (int k = 0; k < r.nseen; k++) {
+            size_t i = 0;
+            while (i < nf && !(f[i].start == r.starts[k] && !strcmp(f[i].code, r.codes[k]))) i++;
+            r.unstable += i == nf;
+        }
+        for (size_t i = 0; i < nf; i++) {
+            int k = 0;
+            while (k < r.nseen && !(f[i].start == r.starts[k] && !strcmp(f[i].code, r.codes[k]))) k++;
+            if (k < r.nseen || r.nseen == MAX_SEEN) continue;
+            snprintf(r.codes[r.nseen], sizeof r.codes[0], "%s", f[i].code);
+            r.starts[r.nseen++] = f[i].start;
+            r.critical_live += f[i].priority == FLAG_CRITICAL;
+            if (!strcmp(f[i].code, "VF_FLUTTER") && r.first_vf_s < 0) {
+                r.first_vf_s = (double)pushed / fs;
+                r.first_vf_start = f[i].start;
+            }
+        }
+    }
+    const pipeline_result *res;
+    CHECK(pipeline_finish(p, &res, err, sizeof err) == 0, "%s", err);
+    for (int k = 0; k < r.nseen; k++) {
+        size_t i = 0;
+        while (i < res->nflags && strcmp(res->flags[i].code, r.codes[k])) i++;
+        r.lost_at_finish += i == res->nflags;
+    }
+done:
+    free(frames);
+    pipeline_free(p);
+    flag_table_free(table);
+    fmt_record_free(rec);
+    return r;
+}
+
+static void the_flutter_of_207_streamed_is_a_critical_live_flag_seconds_after_its_onset(void)
+{
+    char path[1024], err[FMT_ERRLEN];
+    fmt_annot_list ann = {0};
+    int64_t onset = -1, offset = -1;
+    CHECK(fmt_annot_read_wfdb(check_data_path(path, sizeof path, "mitdb/207.atr"), &ann, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < ann.count && offset < 0; i++) {
+        if (ann.items[i].code == 32 && onset < 0) onset = ann.items[i].sample; /* '[' */
+        if (ann.items[i].code == 33 && onset >= 0) offset = ann.items[i].sample; /* ']' */
+    }
+    fmt_annot_list_free(&ann);
+    CHECK(onset > 0 && offset > onset, "207.atr: no flutter brackets");
+    live_run r = stream_live("mitdb/207");
+    double on_s = (double)onset / 360.0, off_s = (double)offset / 360.0;
+    fprintf(stderr, "  207: flutter annotated %.1f-%.1f s; VF_FLUTTER live at %.1f s (%.1f s after onset), "
+                    "flag start %.1f s; %d live calls\n",
+            on_s, off_s, r.first_vf_s, r.first_vf_s - on_s, (double)r.first_vf_start / 360.0, r.calls);
+    /* Two 4-s windows must fill with flutter (about 5 s), plus a block of 0.1 s and the margin of
+     * the flutter's own build-up. */
+    CHECK(r.first_vf_s >= on_s && r.first_vf_s <= on_s + 7.0, "VF_FLUTTER live at %.1f s, onset %.1f s",
+          r.first_vf_s, on_s);
+    CHECK(r.first_vf_start >= onset - 360 * 2 && r.first_vf_start < offset, "the live flag starts at %.1f s",
+          (double)r.first_vf_start / 360.0);
+    CHECK(r.unstable == 0, "%d times a live (code, start) went missing from a later call", r.unstable);
+    CHECK(r.lost_at_finish == 0, "%d live codes missing from the final flags", r.lost_at_finish);
+}
+
+static void normal_sinus_record_100_streamed_raises_no_critical_live_flag(void)
+{
+    live_run r = stream_live("mitdb/100");
+    CHECK(r.calls > 17000, "%d live calls", r.calls);
+    CHECK(r.critical_live == 0 && r.first_vf_s < 0, "%d critical live flags (VF_FLUTTER at %.1f s)", r.critical_live,
+          r.first_vf_s);
+    CHECK(r.unstable == 0 && r.lost_at_finish == 0, "unstable %d, lost %d", r.unstable, r.lost_at_finish);
+}
+
+static void without_a_flag_table_there_are_no_live_flags(void)
+{
+    fmt_lead leads[2];
+    unit_leads(leads, 2, 1.0, 0.0);
+    pipeline_opts o;
+    pipeline_opts_default(&o);
+    char err[FMT_ERRLEN];
+    pipeline *p = pipeline_create(&o, 360, 2, leads, err, sizeof err);
+    const flag *f = (const flag *)1;
+    size_t n = 99;
+    CHECK(p && pipeline_flags_live(p, &f, &n, err, sizeof err) == 0 && n == 0 && f == NULL, "n %zu", n);
+    pipeline_free(p);
+}
+
 int main(void)
 {
     RUN(a_synthetic_wfdb_record_runs_through_the_pipeline_with_its_beats_found);
@@ -380,5 +520,8 @@ int main(void)
     RUN(without_the_filter_there_is_no_filtered_output_and_the_beats_are_the_same);
     RUN(push_sizes_change_neither_the_beats_nor_the_filtered_output);
     RUN(bad_lead_counts_and_sample_rates_are_refused_with_a_message);
+    RUN(without_a_flag_table_there_are_no_live_flags);
+    RUN(the_flutter_of_207_streamed_is_a_critical_live_flag_seconds_after_its_onset);
+    RUN(normal_sinus_record_100_streamed_raises_no_critical_live_flag);
     return check_report();
 }
