@@ -479,11 +479,13 @@ int ingest_session_binary(ingest_session *s, const uint8_t *buf, size_t len, cha
     b->arrived_us = ingest_now_us();
     b->bytes = bytes;
     b->from = s;
+    session_ref(s); /* the block's: the connection may go before the worker gets to it */
     s->tokens -= (double)n;
     pthread_mutex_lock(&s->mu);
     rec *r = s->r;
     if (!r) {
         pthread_mutex_unlock(&s->mu);
+        session_unref(s);
         free(b);
         return 0; /* being closed (superseded by a newer connection) */
     }
