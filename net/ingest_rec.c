@@ -194,9 +194,9 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
 {
     ingest *g = r->g;
     store_recording sr;
-    int rc = store_recording_find(g->st, r->device, r->recording, &sr, err, errlen);
-    if (rc == STORE_ENOTFOUND) {
-        if (!hs) return PROTO_CLOSE_STORAGE;
+    int rc;
+    if (hs) {
+        /* Begin, or resume: an "interrupted" recording goes back to "receiving". */
         memset(&sr, 0, sizeof sr);
         snprintf(sr.device, sizeof sr.device, "%s", r->device);
         snprintf(sr.recording, sizeof sr.recording, "%s", r->recording);
@@ -214,8 +214,8 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
         /* The row first: a journal without a row would be invisible to recovery. */
         if ((rc = store_recording_begin(g->st, &sr, &id, &existed, err, errlen)) != STORE_OK)
             return rc == STORE_EINVAL ? PROTO_CLOSE_MALFORMED : PROTO_CLOSE_STORAGE;
-        sr.id = id;
-    } else if (rc != STORE_OK) {
+        if (store_recording_get(g->st, id, &sr, err, errlen) != STORE_OK) return PROTO_CLOSE_STORAGE;
+    } else if (store_recording_find(g->st, r->device, r->recording, &sr, err, errlen) != STORE_OK) {
         return PROTO_CLOSE_STORAGE;
     }
     r->id = sr.id;
@@ -251,6 +251,11 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
         return PROTO_CLOSE_MALFORMED;
     }
     snprintf(r->site, sizeof r->site, "%s", sr.site);
+    if (store_journal_ended(r->j) && !strcmp(sr.state, "complete")) {
+        /* Already archived: a device that missed "ended" is told so, nothing is redone. */
+        r->loaded = r->finished = 1;
+        return 0;
+    }
     if (make_pipeline(r, err, errlen)) return PROTO_CLOSE_STORAGE;
     if (store_journal_next(r->j) > 0 &&
         store_journal_read(r->journal_path, 0, replay, r->p, err, errlen)) {

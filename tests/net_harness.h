@@ -1,0 +1,243 @@
+/* net_harness.h — shared by the server tests: a synthetic record on disk, device registration,
+ * journal comparison, and a scripted WebSocket client that sends exactly what a test says.
+ */
+#ifndef ECGNET_TESTS_NET_HARNESS_H
+#define ECGNET_TESTS_NET_HARNESS_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "device.h"
+#include "journal.h"
+#include "proto.h"
+#include "store.h"
+#include "synth.h"
+
+/* Writes a synthetic ECG (with ectopic beats and some noise) as the WFDB record DIR/NAME and
+ * loads it as a device source. Exits the test on failure: nothing else can run without it. */
+static inline void harness_record(const char *dir, const char *name, int nleads, double fs, double seconds,
+                                  device_source *src, int32_t **samples)
+{
+    synth_opts o;
+    synth_defaults(&o);
+    o.nleads = nleads;
+    o.fs = fs;
+    o.duration_s = seconds;
+    o.pvc_prob = 0.05;
+    o.wander_mv = 0.2;
+    o.emg_mv = 0.02;
+    o.seed = 7;
+    synth_ecg *e = synth_generate(&o);
+    char err[512], path[1200];
+    if (!e || synth_write_wfdb(e, dir, name, err, sizeof err)) {
+        fprintf(stderr, "cannot write the synthetic record: %s\n", e ? err : "synth failed");
+        exit(2);
+    }
+    synth_free(e);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (device_source_load(path, src, samples, err, sizeof err)) {
+        fprintf(stderr, "cannot load %s: %s\n", path, err);
+        exit(2);
+    }
+}
+
+/* Registers DEVICE in the store at URL and copies its token into TOKEN. */
+static inline void harness_device(const char *url, const char *device, char token[STORE_TOKEN_CHARS + 1])
+{
+    char err[512];
+    store *st = store_open(url, err, sizeof err);
+    if (!st || store_device_add(st, device, "Test Township", token, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "cannot register %s: %s\n", device, err);
+        exit(2);
+    }
+    store_close(st);
+}
+
+typedef struct {
+    const int32_t *want;
+    int nleads;
+    int64_t at, mismatches;
+} harness_cmp;
+
+static inline int harness_cmp_fn(void *ctx, int64_t first, const int32_t *frames, size_t n, uint32_t flags)
+{
+    harness_cmp *c = ctx;
+    (void)flags;
+    if (first != c->at) c->mismatches++;
+    for (size_t i = 0; i < n * (size_t)c->nleads; i++)
+        if (frames[i] != c->want[first * c->nleads + (int64_t)i]) c->mismatches++;
+    c->at = first + (int64_t)n;
+    return 0;
+}
+
+/* Frames in the journal that differ from SRC's, plus the difference in length (0: bit-exact). */
+static inline int64_t harness_journal_diff(const char *journal, const device_source *src)
+{
+    harness_cmp c = {src->samples, src->nleads, 0, 0};
+    char err[1536];
+    if (store_journal_read(journal, 0, harness_cmp_fn, &c, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    int64_t d = c.at - src->nframes;
+    return c.mismatches + (d < 0 ? -d : d);
+}
+
+/* A free TCP port on the loopback (for a server that must come back on the same port). */
+static inline int harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &len)) {
+        fprintf(stderr, "no free port\n");
+        exit(2);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* HTTP GET of PATH from the loopback server on PORT; returns the malloc'd response (headers and
+ * body) or NULL. A plain socket: enough for /healthz and /metrics. */
+static inline char *harness_http_get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap + 1);
+    ssize_t k;
+    while (buf && (k = read(fd, buf + len, cap - len)) > 0) len += (size_t)k;
+    close(fd);
+    if (buf) buf[len] = 0;
+    return buf;
+}
+
+/* ---- the scripted client ---- */
+
+typedef struct {
+    int binary;
+    const void *data;
+    size_t len;
+    int partial;       /* send without FIN, then drop the connection: a disconnect mid-message */
+    int after_welcome; /* wait for the server's welcome before sending this one */
+} script_msg;
+
+typedef struct {
+    const script_msg *msgs;
+    int n, next;
+    int welcomed;
+    int close_code;    /* the server's close code, 0 if none */
+    char texts[4096];  /* the server's text messages, concatenated */
+    int done;
+    int drop;
+} script;
+
+static inline int script_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    script *s = lws_get_opaque_user_data(wsi);
+    (void)user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (s->drop) return -1;
+        if (s->next >= s->n) return 0;
+        const script_msg *m = &s->msgs[s->next];
+        if (m->after_welcome && !s->welcomed) return 0;
+        uint8_t *buf = malloc(LWS_PRE + m->len + 1);
+        memcpy(buf + LWS_PRE, m->data, m->len);
+        int mode = m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT;
+        if (m->partial) mode |= LWS_WRITE_NO_FIN;
+        int w = lws_write(wsi, buf + LWS_PRE, m->len, (enum lws_write_protocol)mode);
+        free(buf);
+        s->next++;
+        if (w < 0) return -1;
+        if (m->partial) {
+            s->drop = 1;
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        if (s->next < s->n) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (strstr((const char *)in, "\"welcome\"")) {
+            s->welcomed = 1;
+            lws_callback_on_writable(wsi);
+        }
+        if (strlen(s->texts) + len + 1 < sizeof s->texts) strncat(s->texts, in, len);
+        return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (len >= 2) s->close_code = ((const uint8_t *)in)[0] << 8 | ((const uint8_t *)in)[1];
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (s) s->done = 1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Connects to the loopback server on PORT, sends the script, and waits until the server closes
+ * (or TIMEOUT_S). Returns the server's close code (0: none, -1: could not connect). */
+static inline int script_run(int port, script *s, double timeout_s)
+{
+    struct lws_protocols protocols[2] = {{PROTO_NAME, script_cb, 0, 65536, 0, NULL, 0}, {NULL, NULL, 0, 0, 0, NULL, 0}};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) return -1;
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = ctx;
+    ci.address = "127.0.0.1";
+    ci.port = port;
+    ci.path = PROTO_PATH;
+    ci.host = "127.0.0.1";
+    ci.origin = "127.0.0.1";
+    ci.protocol = PROTO_NAME;
+    ci.opaque_user_data = s;
+    if (!lws_client_connect_via_info(&ci)) {
+        lws_context_destroy(ctx);
+        return -1;
+    }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!s->done) {
+        lws_service(ctx, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > timeout_s) break;
+    }
+    lws_context_destroy(ctx);
+    return s->close_code;
+}
+
+#endif

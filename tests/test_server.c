@@ -1,0 +1,245 @@
+/* test_server.c — ecgnetd end to end: devices stream over ecgnet.v1 to an in-process server. */
+#include <pthread.h>
+
+#include <cjson/cJSON.h>
+
+#include "beatclass.h"
+#include "check.h"
+#include "flags.h"
+#include "log.h"
+#include "net_harness.h"
+#include "server.h"
+
+static char data_dir[1024], rec_dir[1024], store_url[1200], token[STORE_TOKEN_CHARS + 1];
+static flag_table *table;
+static bc_model *model;
+static device_source src;
+static int32_t *src_samples;
+
+typedef struct {
+    server *sv;
+    pthread_t thread;
+} running;
+
+static void *serve(void *sv)
+{
+    server_run(sv);
+    return NULL;
+}
+
+static running start(int port, double hello_timeout_s)
+{
+    server_config c = {0};
+    c.port = port;
+    c.hello_timeout_s = hello_timeout_s;
+    c.ingest.data_dir = data_dir;
+    c.ingest.workers = 2;
+    c.ingest.flags = table;
+    c.ingest.model = model;
+    char err[512];
+    running r = {server_create(&c, err, sizeof err), 0};
+    if (!r.sv) {
+        fprintf(stderr, "server_create: %s\n", err);
+        exit(2);
+    }
+    pthread_create(&r.thread, NULL, serve, r.sv);
+    return r;
+}
+
+static void stop(running *r)
+{
+    server_stop(r->sv);
+    pthread_join(r->thread, NULL);
+    server_free(r->sv);
+    r->sv = NULL;
+}
+
+static device_config device(int port, const char *recording, char *url, size_t urllen)
+{
+    snprintf(url, urllen, "ws://127.0.0.1:%d", port);
+    device_config c = {0};
+    c.url = url;
+    c.device = "dev1";
+    c.token = token;
+    c.recording = recording;
+    c.ndevices = 1;
+    c.speed = 0;
+    c.mode = PROTO_MODE_CONTINUOUS;
+    c.timeout_s = 60;
+    c.quiet = 1;
+    return c;
+}
+
+static store_recording stored(const char *dev, const char *recording)
+{
+    char err[512];
+    store_recording r = {0};
+    store *st = store_open(store_url, err, sizeof err);
+    if (!st || store_recording_find(st, dev, recording, &r, err, sizeof err) != STORE_OK)
+        fprintf(stderr, "%s/%s: %s\n", dev, recording, err);
+    store_close(st);
+    return r;
+}
+
+/* `ecgnet analyze --json` on the record file, parsed. */
+static cJSON *cli_analysis(const char *record)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/cmd/ecgnet analyze %s --json --mode continuous", ECGNET_BINARY_DIR, record);
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 1 << 20, len = 0, k;
+    char *buf = malloc(cap);
+    while ((k = fread(buf + len, 1, cap - 1 - len, p)) > 0) len += k;
+    buf[len] = 0;
+    pclose(p);
+    cJSON *o = cJSON_Parse(buf);
+    free(buf);
+    return o;
+}
+
+static void a_streamed_recording_is_stored_bit_exact_and_analysed_as_the_cli_does(void)
+{
+    running r = start(0, 0);
+    char url[64];
+    device_config c = device(server_port(r.sv), "syn12", url, sizeof url);
+    device_stats st;
+    int done = device_run(&c, &src, &st, NULL, 0);
+    stop(&r);
+    CHECK(done == 1, "the device did not finish: %s", st.error);
+    CHECK(st.acked == src.nframes && st.ended_samples == src.nframes, "acked %lld, ended %lld of %lld",
+          (long long)st.acked, (long long)st.ended_samples, (long long)src.nframes);
+    store_recording rec = stored("dev1", "syn12");
+    CHECK(!strcmp(rec.state, "complete") && rec.samples == src.nframes, "state %s, %lld samples", rec.state,
+          (long long)rec.samples);
+    CHECK(harness_journal_diff(rec.journal, &src) == 0, "the journal differs from what the device sent");
+    CHECK(rec.archive[0] && access(rec.archive, R_OK) == 0, "no EDF+ archive at '%s'", rec.archive);
+
+    /* The live analysis is the CLI's, to the last beat and flag. */
+    char err[512], *json = NULL, path[1200];
+    store *s = store_open(store_url, err, sizeof err);
+    CHECK(s && store_recording_analysis(s, rec.id, &json, err, sizeof err) == STORE_OK && json, "no analysis: %s", err);
+    store_close(s);
+    snprintf(path, sizeof path, "%s/syn12", rec_dir);
+    cJSON *live = json ? cJSON_Parse(json) : NULL, *cli = cli_analysis(path);
+    CHECK(live && cli, "analysis JSON missing or unparsable");
+    if (live && cli) {
+        cJSON_DeleteItemFromObject(live, "record");
+        cJSON_DeleteItemFromObject(cli, "record");
+        cJSON_DeleteItemFromObject(live, "format");
+        cJSON_DeleteItemFromObject(cli, "format");
+        cJSON *beats = cJSON_GetObjectItem(live, "beats");
+        CHECK(cJSON_GetArraySize(beats) == cJSON_GetObjectItem(cli, "beat_count")->valueint,
+              "the stored beat list has %d beats, the CLI counts %d", cJSON_GetArraySize(beats),
+              cJSON_GetObjectItem(cli, "beat_count")->valueint);
+        cJSON_DeleteItemFromObject(live, "beats");
+        CHECK(cJSON_Compare(live, cli, 1), "the live analysis differs from `ecgnet analyze`");
+        CHECK(cJSON_GetObjectItem(cli, "beat_count")->valueint > 50, "too few beats: the record is not an ECG?");
+    }
+    cJSON_Delete(live);
+    cJSON_Delete(cli);
+    free(json);
+}
+
+static void a_device_that_keeps_losing_its_connection_resumes_without_loss_or_duplicates(void)
+{
+    running r = start(0, 0);
+    char url[64];
+    device_config c = device(server_port(r.sv), "flaky", url, sizeof url);
+    c.speed = 40;              /* 60 s of signal in 1.5 s */
+    c.drop_every_s = 0.3;
+    device_stats st;
+    int done = device_run(&c, &src, &st, NULL, 0);
+    stop(&r);
+    CHECK(done == 1, "the device did not finish: %s", st.error);
+    CHECK(st.reconnects >= 2, "only %d reconnects: the test did not exercise resuming", st.reconnects);
+    store_recording rec = stored("dev1", "flaky");
+    CHECK(harness_journal_diff(rec.journal, &src) == 0, "the resumed journal is not bit-exact");
+    CHECK(rec.samples == src.nframes, "%lld samples stored", (long long)rec.samples);
+}
+
+static void many_devices_stream_at_once_each_into_its_own_recording(void)
+{
+    running r = start(0, 0);
+    char url[64];
+    device_config c = device(server_port(r.sv), "crowd", url, sizeof url);
+    c.ndevices = 24;
+    c.speed = 20;
+    device_stats st[24];
+    int done = device_run(&c, &src, st, NULL, 0);
+    stop(&r);
+    CHECK(done == 24, "%d of 24 devices finished", done);
+    for (int i = 0; i < 24; i += 7) {
+        char name[32];
+        snprintf(name, sizeof name, "crowd-%d", i);
+        store_recording rec = stored("dev1", name);
+        CHECK(harness_journal_diff(rec.journal, &src) == 0, "%s: journal not bit-exact", name);
+    }
+}
+
+typedef struct {
+    device_config *c;
+    device_stats *st;
+    int done;
+} streaming;
+
+static void *stream(void *arg)
+{
+    streaming *s = arg;
+    s->done = device_run(s->c, &src, s->st, NULL, 0);
+    return NULL;
+}
+
+static void devices_resume_after_the_server_restarts_and_lose_nothing(void)
+{
+    int port = harness_free_port();
+    running r = start(port, 0);
+    char url[64];
+    device_config c = device(port, "restart", url, sizeof url);
+    c.ndevices = 4;
+    c.speed = 15; /* 4 s of streaming */
+    device_stats st[4];
+    streaming s = {&c, st, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, stream, &s);
+    usleep(1500 * 1000);
+    stop(&r);            /* devices are cut off mid-stream... */
+    usleep(300 * 1000);
+    r = start(port, 0);  /* ...and find the server back on the same port */
+    pthread_join(t, NULL);
+    stop(&r);
+    CHECK(s.done == 4, "%d of 4 devices finished", s.done);
+    int reconnects = 0;
+    for (int i = 0; i < 4; i++) {
+        reconnects += st[i].reconnects;
+        char name[32];
+        snprintf(name, sizeof name, "restart-%d", i);
+        store_recording rec = stored("dev1", name);
+        CHECK(harness_journal_diff(rec.journal, &src) == 0, "%s: journal not bit-exact after the restart", name);
+        CHECK(!strcmp(rec.state, "complete"), "%s: state %s", name, rec.state);
+    }
+    CHECK(reconnects >= 4, "only %d reconnects: the restart did not cut the streams", reconnects);
+}
+
+int main(void)
+{
+    net_log_set_level(NET_LOG_ERROR);
+    char err[512];
+    snprintf(data_dir, sizeof data_dir, "%s", check_tmpdir("server-data"));
+    snprintf(rec_dir, sizeof rec_dir, "%s", check_tmpdir("server-records"));
+    snprintf(store_url, sizeof store_url, "sqlite:%s/ecgnet.db", data_dir);
+    if (flag_table_load(NULL, &table, err, sizeof err) || bc_model_load(NULL, &model, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    harness_record(rec_dir, "syn12", 12, 500, 60, &src, &src_samples);
+    harness_device(store_url, "dev1", token);
+    RUN(a_streamed_recording_is_stored_bit_exact_and_analysed_as_the_cli_does);
+    RUN(a_device_that_keeps_losing_its_connection_resumes_without_loss_or_duplicates);
+    RUN(many_devices_stream_at_once_each_into_its_own_recording);
+    RUN(devices_resume_after_the_server_restarts_and_lose_nothing);
+    free(src_samples);
+    flag_table_free(table);
+    bc_model_free(model);
+    return check_report();
+}
