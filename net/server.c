@@ -208,6 +208,7 @@ static int callback_device(struct lws *wsi, enum lws_callback_reasons reason, vo
         return writeable(c);
     case LWS_CALLBACK_TIMER:
         if (!c->said_hello) {
+            atomic_fetch_add(&sv->m.frames_rejected_total, 1);
             net_log(NET_LOG_WARN, "reject", "code=%d reason=\"no hello in time\"", PROTO_CLOSE_TIMEOUT);
             return close_with(wsi, PROTO_CLOSE_TIMEOUT, "no hello in time");
         }

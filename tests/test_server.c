@@ -221,6 +221,124 @@ static void devices_resume_after_the_server_restarts_and_lose_nothing(void)
     CHECK(reconnects >= 4, "only %d reconnects: the restart did not cut the streams", reconnects);
 }
 
+/* ---- bad input: each gets its close code, and the server carries on ---- */
+
+static char hello_ok[1024];
+
+static void make_hello(char *out, size_t len, const char *dev, const char *tok, const char *recording, double fs)
+{
+    snprintf(out, len,
+             "{\"type\":\"hello\",\"device\":\"%s\",\"token\":\"%s\",\"recording\":\"%s\",\"fs\":%g,"
+             "\"sample_type\":\"int16\",\"leads\":[{\"name\":\"I\",\"uv_per_unit\":1},{\"name\":\"II\",\"uv_per_unit\":1}]}",
+             dev, tok, recording, fs);
+}
+
+/* A 2-lead int16 frame of N samples from FIRST (zeros). */
+static size_t frame(uint8_t *buf, int64_t first, size_t n)
+{
+    int32_t z[2 * 64] = {0};
+    return proto_frame_build(buf, first, z, n, 2, 2, 0, 0, 0);
+}
+
+static int expect_close(int port, const script_msg *msgs, int n, char *texts, size_t tlen)
+{
+    script s = {msgs, n, 0, 0, 0, "", 0, 0};
+    int code = script_run(port, &s, 10);
+    if (texts) snprintf(texts, tlen, "%s", s.texts);
+    return code;
+}
+
+static void bad_input_gets_a_clear_close_code_and_harms_no_other_stream(void)
+{
+    running r = start(0, 0.5);
+    int port = server_port(r.sv);
+    char h[1024], texts[4096];
+    uint8_t f1[64], f2[64], f3[64];
+    size_t n1 = frame(f1, 0, 10), n2 = frame(f2, 10, 10), n3 = frame(f3, 5, 10);
+
+    make_hello(h, sizeof h, "dev1", "not-the-token", "bad1", 500);
+    script_msg wrong_token[] = {{0, h, strlen(h), 0, 0}};
+    CHECK(expect_close(port, wrong_token, 1, texts, sizeof texts) == PROTO_CLOSE_AUTH, "wrong token: %s", texts);
+    CHECK(strstr(texts, "unknown device or wrong token"), "the error message says why: '%s'", texts);
+
+    make_hello(h, sizeof h, "nosuchdevice", token, "bad1", 500);
+    script_msg unknown_device[] = {{0, h, strlen(h), 0, 0}};
+    CHECK(expect_close(port, unknown_device, 1, NULL, 0) == PROTO_CLOSE_AUTH, "unknown device");
+
+    char revoked_token[STORE_TOKEN_CHARS + 1], err[512];
+    harness_device(store_url, "gone", revoked_token);
+    store *st = store_open(store_url, err, sizeof err);
+    store_device_revoke(st, "gone", err, sizeof err);
+    store_close(st);
+    make_hello(h, sizeof h, "gone", revoked_token, "bad1", 500);
+    script_msg revoked[] = {{0, h, strlen(h), 0, 0}};
+    CHECK(expect_close(port, revoked, 1, texts, sizeof texts) == PROTO_CLOSE_REVOKED, "revoked: %s", texts);
+
+    script_msg not_json[] = {{0, "{hello", 6, 0, 0}};
+    CHECK(expect_close(port, not_json, 1, NULL, 0) == PROTO_CLOSE_MALFORMED, "not JSON");
+
+    make_hello(h, sizeof h, "dev1", token, "bad2", 5000);
+    script_msg too_fast[] = {{0, h, strlen(h), 0, 0}};
+    CHECK(expect_close(port, too_fast, 1, texts, sizeof texts) == PROTO_CLOSE_LIMITS, "5 kHz: %s", texts);
+
+    script_msg early[] = {{1, f1, n1, 0, 0}};
+    CHECK(expect_close(port, early, 1, NULL, 0) == PROTO_CLOSE_ORDER, "samples before hello");
+
+    script_msg silent[] = {{0, "", 0, 0, 1}}; /* waits for a welcome that never comes */
+    CHECK(expect_close(port, silent, 1, NULL, 0) == PROTO_CLOSE_TIMEOUT, "no hello");
+
+    make_hello(hello_ok, sizeof hello_ok, "dev1", token, "bad3", 500);
+    script_msg short_frame[] = {{0, hello_ok, strlen(hello_ok), 0, 0}, {1, f1, n1 - 1, 0, 1}};
+    CHECK(expect_close(port, short_frame, 2, texts, sizeof texts) == PROTO_CLOSE_MALFORMED, "short frame: %s", texts);
+
+    size_t big_len = PROTO_MAX_FRAME_BYTES + 1;
+    uint8_t *big = calloc(1, big_len);
+    big[0] = 1;
+    script_msg oversized[] = {{0, hello_ok, strlen(hello_ok), 0, 0}, {1, big, big_len, 0, 1}};
+    CHECK(expect_close(port, oversized, 2, NULL, 0) == PROTO_CLOSE_TOO_BIG, "oversized frame");
+    free(big);
+
+    script_msg backwards[] = {{0, hello_ok, strlen(hello_ok), 0, 0}, {1, f1, n1, 0, 1}, {1, f2, n2, 0, 1}, {1, f3, n3, 0, 1}};
+    CHECK(expect_close(port, backwards, 4, texts, sizeof texts) == PROTO_CLOSE_BACKWARDS, "backwards: %s", texts);
+
+    const char *dance = "{\"type\":\"dance\"}";
+    script_msg unknown[] = {{0, hello_ok, strlen(hello_ok), 0, 0}, {0, dance, strlen(dance), 0, 1}};
+    CHECK(expect_close(port, unknown, 2, NULL, 0) == PROTO_CLOSE_UNKNOWN_TYPE, "unknown type");
+
+    script_msg twice[] = {{0, hello_ok, strlen(hello_ok), 0, 0}, {0, hello_ok, strlen(hello_ok), 0, 1}};
+    CHECK(expect_close(port, twice, 2, NULL, 0) == PROTO_CLOSE_ORDER, "second hello");
+
+    /* A device that vanishes in the middle of a frame: nothing of that frame is stored. */
+    make_hello(h, sizeof h, "dev1", token, "cut", 500);
+    script_msg cut[] = {{0, h, strlen(h), 0, 0}, {1, f1, n1, 0, 1}, {1, f2, 8, 1, 1}};
+    expect_close(port, cut, 3, NULL, 0);
+    usleep(200 * 1000);
+
+    /* The server is unharmed: a real device streams, health and metrics answer. */
+    char url[64];
+    device_config c = device(port, "after-bad", url, sizeof url);
+    device_stats ds;
+    CHECK(device_run(&c, &src, &ds, NULL, 0) == 1, "a good device after the bad ones: %s", ds.error);
+    char *health = harness_http_get(port, "/healthz"), *metrics = harness_http_get(port, "/metrics");
+    CHECK(health && strstr(health, "200 OK") && strstr(health, "ok"), "healthz: %s", health ? health : "(none)");
+    CHECK(metrics && strstr(metrics, "ecgnet_frames_rejected_total") && strstr(metrics, "ecgnet_pipeline_latency_seconds_bucket"),
+          "metrics: %.200s", metrics ? metrics : "(none)");
+    long long rejected = -1;
+    const char *m = metrics ? strstr(metrics, "\necgnet_frames_rejected_total ") : NULL;
+    if (m) rejected = atoll(m + strlen("\necgnet_frames_rejected_total "));
+    CHECK(rejected >= 9, "frames_rejected_total %lld", rejected);
+    long long auth = -1;
+    m = metrics ? strstr(metrics, "\necgnet_auth_failures_total ") : NULL;
+    if (m) auth = atoll(m + strlen("\necgnet_auth_failures_total "));
+    CHECK(auth == 3, "auth_failures_total %lld (wrong token, unknown device, revoked)", auth);
+    free(health);
+    free(metrics);
+    stop(&r);
+    store_recording cutrec = stored("dev1", "cut");
+    CHECK(harness_journal_diff(cutrec.journal, &(device_source){.nleads = 2, .nframes = 10, .samples = (int32_t[20]){0}}) == 0,
+          "the cut recording holds exactly the 10 samples of its one whole frame");
+}
+
 int main(void)
 {
     net_log_set_level(NET_LOG_ERROR);
@@ -238,6 +356,7 @@ int main(void)
     RUN(a_device_that_keeps_losing_its_connection_resumes_without_loss_or_duplicates);
     RUN(many_devices_stream_at_once_each_into_its_own_recording);
     RUN(devices_resume_after_the_server_restarts_and_lose_nothing);
+    RUN(bad_input_gets_a_clear_close_code_and_harms_no_other_stream);
     free(src_samples);
     flag_table_free(table);
     bc_model_free(model);
