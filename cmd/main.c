@@ -21,6 +21,8 @@ static const char usage[] =
     "                 write a synthetic ECG with known beats as a WFDB record\n"
     "  device add ID --site SITE | list | revoke ID [--data DIR] [--store URL]\n"
     "                 register (printing its token once), list or revoke the devices of ecgnetd\n"
+    "  user add NAME --role ROLE [--site SITE] | passwd NAME | disable NAME | list [--data DIR]\n"
+    "                 manage the review workflow's users (passwords are read from stdin)\n"
     "  replay RECORD --url URL --device ID --token T [--speed X] [--devices N]\n"
     "                 stream a record to ecgnetd as one or many devices would\n"
     "\n"
@@ -52,6 +54,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay")) return cmd_replay(argc - 1, argv + 1);
     if (!strcmp(argv[1], "device")) return cmd_device(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "user")) return cmd_user(argc - 1, argv + 1);
     fprintf(stderr, "ecgnet: unknown command '%s'\n\n%s", argv[1], usage);
     return CMD_EUSAGE;
 }

@@ -43,7 +43,7 @@ enum {
     STORE_EINVAL = -6     /* a bad argument: the message says which and why */
 };
 
-#define STORE_SCHEMA_VERSION 1     /* the newest schema this code knows and writes */
+#define STORE_SCHEMA_VERSION 2     /* the newest schema this code knows and writes */
 #define STORE_BUSY_TIMEOUT_MS 10000 /* how long a writer waits for another process's write */
 #define STORE_TOKEN_BYTES 32       /* random bytes in a device token */
 #define STORE_TOKEN_CHARS 43       /* its base64url text without padding */
@@ -240,5 +240,292 @@ int store_audit(store *s, const char *actor, const char *action, int64_t recordi
  * none; the caller frees it). Returns STORE_OK or STORE_ERR. */
 int store_audit_list(store *s, int64_t recording, store_audit_entry **out, size_t *n, char *err,
                      size_t errlen);
+
+/* ==== The review workflow (schema migration 2) ===============================================
+ * People: users with a role. "cardiologist" (the county hospital's readers: the worklist,
+ * claims, reports, signatures), "clinic" (a township hospital or village clinic: sees only its
+ * own site's recordings and their signed reports, and the reasons of a "repeat the ECG"),
+ * "admin" (sees everything, changes nothing clinical; manages users from `ecgnet user`).
+ *
+ * A recording's review state (column review):
+ *
+ *     new --claim--> claimed --report_save--> reported --report_sign--> signed --report_amend--+
+ *      ^               |  ^                     |                         ^                    |
+ *      +---release-----+  +------ save again ---+                         +--------------------+
+ *     claimed | reported --request_repeat--> repeat (back to the clinic, with the reason)
+ *
+ * A claim lasts the store's claim timeout (store_set_claim_timeout) from the last claim or draft
+ * save; once it has expired any cardiologist may claim the recording (a "claimed" one counts as
+ * "new" again; a "reported" one keeps its draft for the next reader), so that no recording stays
+ * stuck with someone who went home. Until someone else claims it, the holder may still save and
+ * sign. A signed report is immutable (the database refuses UPDATE and DELETE of signed rows); a
+ * correction is an amendment: a new signed version. Every change is audited with actor
+ * "user:<name>".
+ *
+ * Callers pass the user as store_session_check returned it; every call re-reads that user from
+ * the database by id, so a user disabled (or whose role changed) meanwhile is refused at once
+ * with STORE_EDENIED, whatever the caller's copy says. */
+
+enum {
+    STORE_EDENIED = -7,  /* this user may not see or do this (other site, wrong role, disabled) */
+    STORE_EBUSY = -8,    /* another cardiologist holds the recording's claim */
+    STORE_ELIMITED = -9, /* too many failed password attempts: the message says when to retry */
+    STORE_ESTATE = -10   /* the recording's review state does not allow this (the message names
+                          * the state and what is needed) */
+};
+
+#define STORE_SESSION_CHARS 43      /* a session or CSRF token: 32 random bytes as base64url */
+#define STORE_PASSWORD_MIN_CHARS 10 /* characters (not bytes) in a password, at least */
+#define STORE_PASSWORD_MAX_BYTES 1024
+#define STORE_CLAIM_TIMEOUT_MS (15 * 60 * 1000LL)       /* default claim lifetime */
+#define STORE_SESSION_IDLE_MS (12 * 60 * 60 * 1000LL)   /* default idle session lifetime */
+#define STORE_LOGIN_MAX_FAILURES 5                      /* default: failed attempts per window */
+#define STORE_LOGIN_WINDOW_MS (15 * 60 * 1000LL)        /* (per user name and per client) */
+
+/* ---- Settings of one handle (not stored: each process sets its own) ------------------------ */
+
+/* How long a claim lasts: MS > 0 (default STORE_CLAIM_TIMEOUT_MS). Applies to claims and draft
+ * saves made from now on through this handle. Returns STORE_OK or STORE_EINVAL. */
+int store_set_claim_timeout(store *s, int64_t ms);
+
+/* How long a session lives without use: MS > 0 (default STORE_SESSION_IDLE_MS); applies to
+ * sessions created or used from now on. Returns STORE_OK or STORE_EINVAL. */
+int store_set_session_idle(store *s, int64_t ms);
+
+/* The login rate limit: once MAX_FAILURES (>= 1) password checks have failed within WINDOW_MS
+ * (> 0) for one user name, or from one client, further attempts are refused until the oldest
+ * of them leaves the window; a right password clears its name's failures. Defaults
+ * STORE_LOGIN_MAX_FAILURES, STORE_LOGIN_WINDOW_MS. Returns STORE_OK or STORE_EINVAL. */
+int store_set_login_limit(store *s, int max_failures, int64_t window_ms);
+
+/* ---- Users ---------------------------------------------------------------------------------
+ * Passwords are stored only as argon2id strings from libsodium's crypto_pwhash_str
+ * (OPSLIMIT_INTERACTIVE, MEMLIMIT_INTERACTIVE: 64 MiB, ~0.1 s per check). The hashing runs
+ * outside the handle's lock, so a login does not hold up the server's other store calls. */
+
+typedef struct {
+    int64_t id;          /* > 0 */
+    char name[65];       /* login name: 1..64 characters of [A-Za-z0-9._-] */
+    char role[16];       /* "cardiologist", "clinic" or "admin" */
+    char site[65];       /* a clinic user's site; "" for the other roles */
+    int64_t created_ms;  /* Unix ms */
+    int64_t disabled_ms; /* 0: active */
+} store_user;
+
+/* Adds user NAME with ROLE ("cardiologist" | "clinic" | "admin") and PASSWORD (valid UTF-8
+ * without control characters, STORE_PASSWORD_MIN_CHARS characters .. STORE_PASSWORD_MAX_BYTES
+ * bytes, not the name itself). SITE: a clinic user's site, required, and it must exist already
+ * (sites are created by `ecgnet device add`: a typo would otherwise make a clinic that sees
+ * nothing); must be NULL or "" for the other roles. Audited ("cli", "user.add"). Returns
+ * STORE_OK, STORE_EINVAL (the message says which rule), STORE_ENOTFOUND (no such site),
+ * STORE_EEXIST (the name is taken, also by a disabled user: names are never reused), STORE_ERR. */
+int store_user_add(store *s, const char *name, const char *role, const char *site, const char *password,
+                   char *err, size_t errlen);
+
+/* Sets NAME's password (rules as in store_user_add) and ends all its sessions. A disabled user
+ * stays disabled. Audited ("cli", "user.passwd"). Returns STORE_OK, STORE_EINVAL,
+ * STORE_ENOTFOUND, STORE_ERR. */
+int store_user_passwd(store *s, const char *name, const char *password, char *err, size_t errlen);
+
+/* Disables NAME: its sessions end, its logins fail (STORE_EAUTH), its claims are released; its
+ * reports and audit rows stay. Audited ("cli", "user.disable"). Returns STORE_OK,
+ * STORE_ENOTFOUND, STORE_EREVOKED (already disabled: nothing changes), STORE_ERR. */
+int store_user_disable(store *s, const char *name, char *err, size_t errlen);
+
+/* All users, disabled ones included, sorted by name, in *OUT (malloc'd array of *N entries, NULL
+ * when none; the caller frees it). Returns STORE_OK or STORE_ERR. */
+int store_user_list(store *s, store_user **out, size_t *n, char *err, size_t errlen);
+
+/* Reads user NAME into *OUT. Returns STORE_OK, STORE_ENOTFOUND, STORE_ERR. */
+int store_user_get(store *s, const char *name, store_user *out, char *err, size_t errlen);
+
+/* ---- Login and sessions --------------------------------------------------------------------
+ * A session is a random token (STORE_SESSION_CHARS of base64url from randombytes_buf) kept only
+ * as its BLAKE2b-256 hash, like device tokens; it ends after the idle time without use, at
+ * logout, on a password change or when the user is disabled. Each session has its own CSRF
+ * token (same form, stored as is: it is not a credential alone) that forms must echo. */
+
+/* Checks NAME's PASSWORD. CLIENT (e.g. the remote IP; NULL or "" when unknown, 0..128 bytes)
+ * counts towards the rate limit with the name. STORE_OK: a new session; TOKEN (for the cookie)
+ * and CSRF receive its tokens and *OUT (unless NULL) the user; audited ("user:<name>",
+ * "user.login"). STORE_EAUTH for an unknown user, a wrong password and a disabled user alike
+ * (same code, same message, a password hash checked in every case); audited as
+ * "user.login_failed". STORE_ELIMITED when the rate limit is reached (also for the right
+ * password, so that a limited guesser learns nothing): *RETRY_AFTER_MS (unless NULL) and the
+ * message say how long to wait. STORE_EINVAL for a CLIENT that is not text, STORE_ERR. */
+int store_login(store *s, const char *name, const char *password, const char *client,
+                char token[STORE_SESSION_CHARS + 1], char csrf[STORE_SESSION_CHARS + 1], store_user *out,
+                int64_t *retry_after_ms, char *err, size_t errlen);
+
+/* Checks session TOKEN: STORE_OK refreshes its idle expiry and gives the user in *OUT and the
+ * session's CSRF token in CSRF (each unless NULL). STORE_EAUTH for an unknown, ended or expired
+ * session or a user disabled meanwhile (the message says which, from the token's owner's point
+ * of view: "expired: log in again"). STORE_ERR. */
+int store_session_check(store *s, const char *token, store_user *out, char csrf[STORE_SESSION_CHARS + 1],
+                        char *err, size_t errlen);
+
+/* Ends session TOKEN. STORE_OK also when it was unknown or had ended already; STORE_ERR. */
+int store_logout(store *s, const char *token, char *err, size_t errlen);
+
+/* Re-authentication (before signing): checks USER_ID's PASSWORD, under the same rate limit as
+ * logins (counted against the user's name). Returns STORE_OK, STORE_EAUTH (wrong password,
+ * unknown or disabled user), STORE_ELIMITED, STORE_ERR. */
+int store_user_verify_password(store *s, int64_t user_id, const char *password, char *err, size_t errlen);
+
+/* ---- Access -------------------------------------------------------------------------------- */
+
+/* 1 if USER may see recording R: clinic users only their own site's, cardiologists and admins
+ * all; 0 otherwise (also for NULL arguments or an unknown role). No database access. */
+int store_can_see(const store_user *user, const store_recording *r);
+
+/* ---- The worklist -------------------------------------------------------------------------- */
+
+/* A recording with its review details. */
+typedef struct {
+    store_recording rec;      /* rec.review as in effect: an expired "claimed" reads "new" */
+    char claimed_by[65];      /* the claim's holder while it is in force; "" otherwise */
+    int64_t claim_expires_ms; /* when that claim lapses; 0 without one */
+    int64_t opened_ms;        /* when a cardiologist first opened it; 0: not yet */
+    int64_t signed_ms;        /* when it was first signed; 0: not yet */
+    char repeat_reason[512];  /* review "repeat": why the clinic must record the ECG again */
+} store_review_item;
+
+typedef struct {
+    int max_priority;   /* only priority <= this; -1: any */
+    const char *site;   /* only this site; NULL: any (a clinic user always sees only its own) */
+    const char *review; /* only this review state (effective: "new" includes expired claims);
+                         * NULL: any */
+    int64_t since_ms;   /* only received_ms >= this; 0: any */
+    int64_t until_ms;   /* only received_ms < this; 0: any */
+    size_t limit;       /* at most this many; 0: no limit */
+} store_worklist_filter;
+
+/* USER's worklist: the review queue's recordings (as store_queue_list: finished, or still
+ * receiving but flagged) that USER may see, matching F (NULL: no filter), most urgent first,
+ * then oldest (received_ms ascending). *OUT is malloc'd (NULL when empty), freed by the caller.
+ * Returns STORE_OK, STORE_EINVAL (a bad filter), STORE_EDENIED (a disabled user, or a clinic
+ * user's filter naming another site), STORE_ERR. */
+int store_worklist(store *s, const store_user *user, const store_worklist_filter *f, store_review_item **out,
+                   size_t *n, char *err, size_t errlen);
+
+/* Reads recording ID with its review details into *OUT, if USER may see it. Returns STORE_OK,
+ * STORE_ENOTFOUND, STORE_EDENIED, STORE_ERR. */
+int store_review_get(store *s, const store_user *user, int64_t id, store_review_item *out, char *err,
+                     size_t errlen);
+
+/* ---- Claims (cardiologists only; others get STORE_EDENIED) -------------------------------- */
+
+/* Claims recording ID for USER, atomically (one conditional UPDATE in a write transaction, so
+ * two cardiologists, in any processes, never both get it): a "new" recording, or one whose
+ * claim has expired, becomes USER's for the claim timeout; USER's own claim is renewed.
+ * Audited ("review.claim"). Returns STORE_OK, STORE_EBUSY (another holds it: the message names
+ * who and until when), STORE_ESTATE (signed, repeat, or not in the queue yet), STORE_ENOTFOUND,
+ * STORE_EDENIED, STORE_ERR. */
+int store_claim(store *s, const store_user *user, int64_t id, char *err, size_t errlen);
+
+/* Claims the most urgent, then oldest, claimable recording of the worklist matching F (NULL: any;
+ * f->review is ignored) atomically, and reads it into *OUT (unless NULL). Returns STORE_OK,
+ * STORE_ENOTFOUND (nothing left to claim), STORE_EINVAL, STORE_EDENIED, STORE_ERR. */
+int store_claim_next(store *s, const store_user *user, const store_worklist_filter *f, store_review_item *out,
+                     char *err, size_t errlen);
+
+/* Gives up USER's claim on ID: "claimed" goes back to "new"; "reported" stays, its draft kept for
+ * the next reader. Audited ("review.release"). Returns STORE_OK, STORE_ESTATE (USER holds no claim
+ * on it), STORE_ENOTFOUND, STORE_EDENIED, STORE_ERR. */
+int store_release(store *s, const store_user *user, int64_t id, char *err, size_t errlen);
+
+/* ---- Reports ------------------------------------------------------------------------------- */
+
+#define STORE_REPORT_MAX_STATEMENTS 32 /* statements per report */
+#define STORE_REPORT_STATEMENT_MAX 255 /* bytes per statement */
+#define STORE_REPORT_TEXT_MAX 8191     /* bytes of free text */
+
+typedef struct {
+    int64_t recording;
+    int version;                 /* 1, 2, ...: an amendment is the next version */
+    int is_signed;               /* 0: the draft (only before the first signature) */
+    char author[65];             /* who last saved (a draft) or wrote (an amendment) it */
+    char signer[65];             /* "" for the draft */
+    int64_t created_ms, updated_ms, signed_ms; /* signed_ms 0 for the draft */
+    int amends;                  /* the version this one corrects; 0 for version 1 */
+    size_t nstatements;
+    char statements[STORE_REPORT_MAX_STATEMENTS][STORE_REPORT_STATEMENT_MAX + 1];
+    char text[STORE_REPORT_TEXT_MAX + 1];
+} store_report;
+
+/* Saves USER's draft report on ID: NSTATEMENTS (0..STORE_REPORT_MAX_STATEMENTS) STATEMENTS
+ * (diagnostic statements or their codes, each 1..STORE_REPORT_STATEMENT_MAX bytes of text) and
+ * TEXT (NULL or 0..STORE_REPORT_TEXT_MAX bytes; line breaks and tabs allowed). USER must hold the
+ * claim (review "claimed" or "reported"); it becomes "reported" and the claim is renewed. May be
+ * called again: the draft is replaced. Audited ("report.save"). Returns STORE_OK, STORE_EINVAL,
+ * STORE_EBUSY (another holds the claim), STORE_ESTATE (not claimed by USER: claim it first;
+ * signed: amend instead), STORE_ENOTFOUND, STORE_EDENIED, STORE_ERR. */
+int store_report_save(store *s, const store_user *user, int64_t id, const char *const *statements,
+                      size_t nstatements, const char *text, char *err, size_t errlen);
+
+/* Signs the draft on ID: asks for USER's PASSWORD again (store_user_verify_password: same rate
+ * limit). USER must hold the claim of a "reported" recording. The draft becomes signed version 1
+ * (USER the signer), immutable; review "signed", the claim ends, the first signing time is kept
+ * for the timeline. Audited ("report.sign"). Returns STORE_OK, STORE_EAUTH (wrong password),
+ * STORE_ELIMITED, STORE_EBUSY, STORE_ESTATE (no draft, or signed already), STORE_ENOTFOUND,
+ * STORE_EDENIED, STORE_ERR. */
+int store_report_sign(store *s, const store_user *user, int64_t id, const char *password, char *err,
+                      size_t errlen);
+
+/* Amends the signed report on ID: a new signed version (the latest + 1, amending it) with
+ * STATEMENTS and TEXT as in store_report_save, written and signed by USER (any cardiologist)
+ * after PASSWORD is checked again. Earlier versions stay as they were. Audited
+ * ("report.amend"). Returns STORE_OK, STORE_EINVAL, STORE_EAUTH, STORE_ELIMITED, STORE_ESTATE
+ * (not signed yet: sign the draft first), STORE_ENOTFOUND, STORE_EDENIED, STORE_ERR. */
+int store_report_amend(store *s, const store_user *user, int64_t id, const char *const *statements,
+                       size_t nstatements, const char *text, const char *password, char *err,
+                       size_t errlen);
+
+/* ID's current report into *OUT: for cardiologists and admins the draft if there is one, else the
+ * latest signed version; clinic users see signed versions only. Returns STORE_OK, STORE_ENOTFOUND
+ * (no report, or none the user may see yet), STORE_EDENIED, STORE_ERR. */
+int store_report_get(store *s, const store_user *user, int64_t id, store_report *out, char *err,
+                     size_t errlen);
+
+/* Every version of ID's report, oldest first, each with its signer and time (the draft last,
+ * except for clinic users), in *OUT (malloc'd, NULL when none; the caller frees it). Returns
+ * STORE_OK, STORE_ENOTFOUND (no recording), STORE_EDENIED, STORE_ERR. */
+int store_report_history(store *s, const store_user *user, int64_t id, store_report **out, size_t *n,
+                         char *err, size_t errlen);
+
+/* ---- Repeat, opening, the timeline, earlier recordings ------------------------------------ */
+
+/* Sends ID back to its clinic: "record the ECG again", with REASON (1..511 bytes of text) that
+ * the clinic sees in its worklist. USER must hold the claim ("claimed" or "reported"); the claim
+ * ends. Audited ("review.repeat"). Returns STORE_OK, STORE_EINVAL, STORE_EBUSY, STORE_ESTATE,
+ * STORE_ENOTFOUND, STORE_EDENIED, STORE_ERR. */
+int store_request_repeat(store *s, const store_user *user, int64_t id, const char *reason, char *err,
+                         size_t errlen);
+
+/* Notes that USER opened ID (every opening is audited, "recording.open": who read which ECG).
+ * The first opening by a cardiologist is kept as the recording's first-opened time (the
+ * chest-pain centre's "first read"); openings by others do not set it. Returns STORE_OK,
+ * STORE_ENOTFOUND, STORE_EDENIED, STORE_ERR. */
+int store_recording_opened(store *s, const store_user *user, int64_t id, char *err, size_t errlen);
+
+/* The times a chest-pain centre audits for one recording (Unix ms; 0: not yet). */
+typedef struct {
+    int64_t received_ms;       /* the ECG reached the county hospital (its recording began) */
+    int64_t first_opened_ms;   /* a cardiologist first opened it */
+    char first_opened_by[65];
+    int64_t signed_ms;         /* its report was first signed: the diagnosis */
+    char signed_by[65];
+    int64_t last_amended_ms;   /* the latest amendment */
+    int64_t ecg_to_diagnosis_ms; /* signed_ms - received_ms; 0 until signed */
+} store_times;
+
+/* Reads ID's timeline into *OUT. Returns STORE_OK, STORE_ENOTFOUND, STORE_ERR. */
+int store_timeline(store *s, int64_t id, store_times *out, char *err, size_t errlen);
+
+/* PATIENT_ID's recordings (1..64 bytes) that USER may see, except EXCLUDE (0: none), newest
+ * first, at most MAX (0: all): for comparison with earlier ECGs. *OUT is malloc'd (NULL when
+ * none), freed by the caller. Returns STORE_OK, STORE_EINVAL, STORE_EDENIED, STORE_ERR. */
+int store_patient_history(store *s, const store_user *user, const char *patient_id, int64_t exclude,
+                          size_t max, store_review_item **out, size_t *n, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,11 @@ struct store {
     sqlite3 *db;          /* the one connection, used only with mu held */
     pthread_mutex_t mu;
     char path[4096];
+    /* The review workflow's settings (store_set_*), 0 meaning the default; used with mu held. */
+    int64_t claim_timeout_ms;
+    int64_t session_idle_ms;
+    int login_max_failures;
+    int64_t login_window_ms;
 };
 
 /* Writes a message into err (if any room) and returns CODE. */
@@ -59,5 +64,37 @@ void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
 
 /* Runs the schema migrations (store_schema.c). */
 int store_db_migrate(store *s, char *err, size_t errlen);
+
+/* ---- The review workflow's shared helpers (store_user.c) ---------------------------------- */
+
+/* The settings in force (the default where unset). Call with mu held. */
+int64_t store_db_claim_timeout(const store *s);
+
+/* Re-reads user ID inside the caller's lock into *OUT: STORE_OK for an active user,
+ * STORE_EDENIED for an unknown or disabled one, STORE_ERR. */
+int store_db_user_load(store *s, int64_t id, store_user *out, char *err, size_t errlen);
+
+/* "user:<name>" for the audit trail. */
+void store_db_user_actor(const store_user *u, char actor[96]);
+
+/* Valid UTF-8 text of MINBYTES..MAXBYTES bytes in which line breaks and tabs are allowed (other
+ * control characters are not). */
+int store_db_multiline_ok(const char *s, size_t minbytes, size_t maxbytes);
+
+/* ---- (store_review.c) ---------------------------------------------------------------------- */
+
+/* Inside the caller's lock: re-reads USER into *ME (STORE_EDENIED for NULL, unknown or
+ * disabled); with CARDIOLOGIST set, also STORE_EDENIED unless *ME is one, naming DOING. */
+int store_db_actor(store *s, const store_user *user, int cardiologist, const char *doing, store_user *me,
+                   char *err, size_t errlen);
+
+/* Inside the caller's lock: STORE_OK if ME holds the claim on recording ID in review "claimed" or
+ * "reported" ("reported" only, with NEED_DRAFT); otherwise the reason, for DOING: STORE_ENOTFOUND,
+ * STORE_EBUSY (another's claim in force), STORE_ESTATE (signed, repeat, no draft, not claimed). */
+int store_db_claim_held(store *s, const store_user *me, int64_t id, int need_draft, const char *doing, char *err,
+                        size_t errlen);
+
+/* Reads recording ID's site into SITE inside the caller's lock: STORE_OK, STORE_ENOTFOUND, STORE_ERR. */
+int store_db_recording_site(store *s, int64_t id, char site[65], char *err, size_t errlen);
 
 #endif

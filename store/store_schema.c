@@ -89,6 +89,77 @@ static const migration migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;\n"
      "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit\n"
      "  BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;\n"},
+    {2, "users, sessions, login failures, claims, reports and signatures",
+     /* Users: only the argon2id string of the password; a clinic user belongs to one site,
+      * the other roles to none. Names are never reused, so that reports keep their signer. */
+     "CREATE TABLE user_account (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  name TEXT NOT NULL UNIQUE,\n"
+     "  role TEXT NOT NULL CHECK (role IN ('cardiologist', 'clinic', 'admin')),\n"
+     "  site_id INTEGER REFERENCES site (id),\n"
+     "  password_hash TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  password_ms INTEGER NOT NULL,\n"
+     "  disabled_ms INTEGER,\n"
+     "  CHECK ((role = 'clinic') = (site_id IS NOT NULL))\n"
+     ");\n"
+     /* Sessions: the BLAKE2b-256 hash of the cookie's token; the CSRF token as is. */
+     "CREATE TABLE session (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),\n"
+     "  user_id INTEGER NOT NULL REFERENCES user_account (id) ON DELETE CASCADE,\n"
+     "  csrf TEXT NOT NULL,\n"
+     "  client TEXT NOT NULL DEFAULT '',\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  last_used_ms INTEGER NOT NULL,\n"
+     "  expires_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX session_user ON session (user_id);\n"
+     /* Password attempts, for the rate limit: each attempt is a row until its password proves
+      * right; rows older than the window are pruned. name is as typed (unknown names count). */
+     "CREATE TABLE login_failure (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  name TEXT NOT NULL,\n"
+     "  client TEXT NOT NULL DEFAULT '',\n"
+     "  time_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX login_failure_name ON login_failure (name, time_ms);\n"
+     "CREATE INDEX login_failure_client ON login_failure (client, time_ms) WHERE client <> '';\n"
+     /* The review on the recording: who holds the claim until when, the chest-pain centre's
+      * times (first opened, first signed) and the reason of a repeat request. */
+     "ALTER TABLE recording ADD COLUMN claimed_by INTEGER REFERENCES user_account (id);\n"
+     "ALTER TABLE recording ADD COLUMN claim_expires_ms INTEGER;\n"
+     "ALTER TABLE recording ADD COLUMN opened_ms INTEGER;\n"
+     "ALTER TABLE recording ADD COLUMN opened_by INTEGER REFERENCES user_account (id);\n"
+     "ALTER TABLE recording ADD COLUMN signed_ms INTEGER;\n"
+     "ALTER TABLE recording ADD COLUMN repeat_reason TEXT NOT NULL DEFAULT '';\n"
+     "CREATE INDEX recording_patient ON recording (patient_id, received_ms) WHERE patient_id <> '';\n"
+     /* A signed recording stays signed: corrections are amendments. */
+     "CREATE TRIGGER recording_signed_stays BEFORE UPDATE OF review ON recording\n"
+     "  WHEN OLD.review = 'signed' AND NEW.review <> 'signed'\n"
+     "  BEGIN SELECT RAISE(ABORT, 'a signed recording stays signed: amend its report'); END;\n"
+     /* Reports: version 1 is a draft until signed; amendments are further signed versions. A
+      * signed row can be neither changed nor deleted, whatever the SQL. */
+     "CREATE TABLE report (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  recording_id INTEGER NOT NULL REFERENCES recording (id),\n"
+     "  version INTEGER NOT NULL CHECK (version >= 1),\n"
+     "  author_id INTEGER NOT NULL REFERENCES user_account (id),\n"
+     "  statements TEXT NOT NULL CHECK (json_valid(statements) AND json_type(statements) = 'array'),\n"
+     "  text TEXT NOT NULL DEFAULT '',\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  updated_ms INTEGER NOT NULL,\n"
+     "  signed_ms INTEGER,\n"
+     "  signer_id INTEGER REFERENCES user_account (id),\n"
+     "  amends INTEGER REFERENCES report (id),\n"
+     "  UNIQUE (recording_id, version),\n"
+     "  CHECK ((signed_ms IS NULL) = (signer_id IS NULL))\n"
+     ");\n"
+     "CREATE UNIQUE INDEX report_one_draft ON report (recording_id) WHERE signed_ms IS NULL;\n"
+     "CREATE TRIGGER report_signed_no_update BEFORE UPDATE ON report WHEN OLD.signed_ms IS NOT NULL\n"
+     "  BEGIN SELECT RAISE(ABORT, 'a signed report is immutable: amend it'); END;\n"
+     "CREATE TRIGGER report_signed_no_delete BEFORE DELETE ON report WHEN OLD.signed_ms IS NOT NULL\n"
+     "  BEGIN SELECT RAISE(ABORT, 'a signed report is immutable: amend it'); END;\n"},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

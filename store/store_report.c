@@ -1,0 +1,373 @@
+/* store_report.c — reports on recordings: drafts, signatures (password asked again), amendments as
+ * new signed versions, and reading them back. */
+#include "store_impl.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_content(const char *const *statements, size_t n, const char *text, char *err, size_t errlen)
+{
+    if (n > STORE_REPORT_MAX_STATEMENTS)
+        return store_db_err(err, errlen, STORE_EINVAL, "a report has at most %d statements, not %zu",
+                            STORE_REPORT_MAX_STATEMENTS, n);
+    if (n && !statements) return store_db_err(err, errlen, STORE_EINVAL, "no statements given");
+    for (size_t i = 0; i < n; i++)
+        if (!store_db_text_ok(statements[i], 1, STORE_REPORT_STATEMENT_MAX))
+            return store_db_err(err, errlen, STORE_EINVAL,
+                                "statement %zu must be 1..%d bytes of UTF-8 text without control characters", i + 1,
+                                STORE_REPORT_STATEMENT_MAX);
+    if (text && !store_db_multiline_ok(text, 0, STORE_REPORT_TEXT_MAX))
+        return store_db_err(err, errlen, STORE_EINVAL,
+                            "the report's text must be at most %d bytes of UTF-8 text (line breaks and tabs are "
+                            "allowed, other control characters are not)", STORE_REPORT_TEXT_MAX);
+    return STORE_OK;
+}
+
+/* The statements as a JSON array (malloc'd), or NULL when out of memory. */
+static char *statements_json(const char *const *statements, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *item = cJSON_CreateString(statements[i]);
+        if (!item || !cJSON_AddItemToArray(a, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    char *json = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return json;
+}
+
+/* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
+static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+{
+    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_report_save(store *s, const store_user *user, int64_t id, const char *const *statements, size_t nstatements,
+                      const char *text, char *err, size_t errlen)
+{
+    int rc = check_content(statements, nstatements, text, err, errlen);
+    if (rc) return rc;
+    char *json = statements_json(statements, nstatements);
+    if (!json) return store_db_err(err, errlen, STORE_ERR, "out of memory saving a report");
+    store_user me;
+    sqlite3_stmt *st = NULL;
+    int64_t now = store_db_now_ms();
+    pthread_mutex_lock(&s->mu);
+    if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
+    if ((rc = store_db_actor(s, user, 1, "write reports", &me, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_claim_held(s, &me, id, 0, "report on", err, errlen)) != STORE_OK) goto fail;
+    /* One draft per recording (a partial unique index): replaced in place, else version 1. */
+    if ((rc = store_db_prepare(s,
+                               "INSERT INTO report (recording_id, version, author_id, statements, text, created_ms, "
+                               "updated_ms) VALUES (?1, 1, ?2, ?3, ?4, ?5, ?5) "
+                               "ON CONFLICT (recording_id) WHERE signed_ms IS NULL DO UPDATE SET "
+                               "author_id = excluded.author_id, statements = excluded.statements, "
+                               "text = excluded.text, updated_ms = excluded.updated_ms",
+                               &st, err, errlen)) != STORE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, me.id);
+    sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, text ? text : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    rc = step_done(s, st, "saving a report", err, errlen);
+    st = NULL;
+    if (rc) goto fail;
+    if ((rc = store_db_prepare(s, "UPDATE recording SET review = 'reported', claim_expires_ms = ?2 WHERE id = ?1", &st,
+                               err, errlen)) != STORE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now + store_db_claim_timeout(s));
+    rc = step_done(s, st, "marking a recording reported", err, errlen);
+    st = NULL;
+    if (rc) goto fail;
+    char actor[96], detail[64];
+    store_db_user_actor(&me, actor);
+    snprintf(detail, sizeof detail, "draft, %zu statements", nstatements);
+    if ((rc = store_db_audit(s, actor, "report.save", id, detail, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_commit(s, err, errlen)) != STORE_OK) goto fail;
+    goto done;
+fail:
+    store_db_rollback(s);
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    free(json);
+    return rc;
+}
+
+/* Before asking for the password: may USER sign (AMEND 0) or amend (AMEND 1) recording ID now?
+ * Saves a password check, and its rate-limit count, on a request that must fail anyway. */
+static int precheck(store *s, const store_user *user, int64_t id, int amend, char *err, size_t errlen)
+{
+    store_user me;
+    pthread_mutex_lock(&s->mu);
+    int rc = store_db_actor(s, user, 1, amend ? "amend reports" : "sign reports", &me, err, errlen);
+    if (rc == STORE_OK && !amend) rc = store_db_claim_held(s, &me, id, 1, "sign", err, errlen);
+    if (rc == STORE_OK && amend) {
+        sqlite3_stmt *st;
+        rc = store_db_prepare(s, "SELECT review FROM recording WHERE id = ?1", &st, err, errlen);
+        if (rc == STORE_OK) {
+            sqlite3_bind_int64(st, 1, id);
+            int step = sqlite3_step(st);
+            char review[16] = "";
+            if (step == SQLITE_ROW) store_db_column_text(st, 0, review, sizeof review);
+            if (step == SQLITE_DONE)
+                rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
+            else if (step != SQLITE_ROW) rc = store_db_fail(s, "reading a recording", err, errlen);
+            else if (strcmp(review, "signed"))
+                rc = store_db_err(err, errlen, STORE_ESTATE, "cannot amend recording %lld: its report is not signed "
+                                  "yet (review %s): sign the draft instead", (long long)id, review);
+            sqlite3_finalize(st);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_report_sign(store *s, const store_user *user, int64_t id, const char *password, char *err, size_t errlen)
+{
+    int rc = precheck(s, user, id, 0, err, errlen);
+    if (rc) return rc;
+    if ((rc = store_user_verify_password(s, user->id, password, err, errlen)) != STORE_OK) return rc;
+    store_user me;
+    sqlite3_stmt *st = NULL;
+    int64_t now = store_db_now_ms();
+    pthread_mutex_lock(&s->mu);
+    if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
+    /* Again inside the transaction: the claim may have passed to another meanwhile. */
+    if ((rc = store_db_actor(s, user, 1, "sign reports", &me, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_claim_held(s, &me, id, 1, "sign", err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_prepare(s,
+                               "UPDATE report SET signed_ms = ?2, signer_id = ?3, updated_ms = ?2 "
+                               "WHERE recording_id = ?1 AND signed_ms IS NULL",
+                               &st, err, errlen)) != STORE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, me.id);
+    rc = step_done(s, st, "signing a report", err, errlen);
+    st = NULL;
+    if (rc) goto fail;
+    if (sqlite3_changes(s->db) != 1) {
+        rc = store_db_err(err, errlen, STORE_ESTATE, "cannot sign recording %lld: it has no draft report",
+                          (long long)id);
+        goto fail;
+    }
+    if ((rc = store_db_prepare(s,
+                               "UPDATE recording SET review = 'signed', signed_ms = COALESCE(signed_ms, ?2), "
+                               "claimed_by = NULL, claim_expires_ms = NULL WHERE id = ?1",
+                               &st, err, errlen)) != STORE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    rc = step_done(s, st, "marking a recording signed", err, errlen);
+    st = NULL;
+    if (rc) goto fail;
+    char actor[96];
+    store_db_user_actor(&me, actor);
+    if ((rc = store_db_audit(s, actor, "report.sign", id, "version 1", err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_commit(s, err, errlen)) != STORE_OK) goto fail;
+    goto done;
+fail:
+    store_db_rollback(s);
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_report_amend(store *s, const store_user *user, int64_t id, const char *const *statements, size_t nstatements,
+                       const char *text, const char *password, char *err, size_t errlen)
+{
+    int rc = check_content(statements, nstatements, text, err, errlen);
+    if (rc) return rc;
+    if ((rc = precheck(s, user, id, 1, err, errlen)) != STORE_OK) return rc;
+    if ((rc = store_user_verify_password(s, user->id, password, err, errlen)) != STORE_OK) return rc;
+    char *json = statements_json(statements, nstatements);
+    if (!json) return store_db_err(err, errlen, STORE_ERR, "out of memory amending a report");
+    store_user me;
+    sqlite3_stmt *st = NULL;
+    int64_t now = store_db_now_ms();
+    pthread_mutex_lock(&s->mu);
+    if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
+    if ((rc = store_db_actor(s, user, 1, "amend reports", &me, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_prepare(s,
+                               "SELECT id, version FROM report WHERE recording_id = ?1 AND signed_ms IS NOT NULL "
+                               "ORDER BY version DESC LIMIT 1",
+                               &st, err, errlen)) != STORE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    int64_t previous = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int version = step == SQLITE_ROW ? sqlite3_column_int(st, 1) + 1 : 0;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step == SQLITE_DONE) {
+        rc = store_db_err(err, errlen, STORE_ESTATE, "cannot amend recording %lld: it has no signed report",
+                          (long long)id);
+        goto fail;
+    }
+    if (step != SQLITE_ROW) {
+        rc = store_db_fail(s, "reading a report", err, errlen);
+        goto fail;
+    }
+    if ((rc = store_db_prepare(s,
+                               "INSERT INTO report (recording_id, version, author_id, statements, text, created_ms, "
+                               "updated_ms, signed_ms, signer_id, amends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?3, ?7)",
+                               &st, err, errlen)) != STORE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, version);
+    sqlite3_bind_int64(st, 3, me.id);
+    sqlite3_bind_text(st, 4, json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, text ? text : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, previous);
+    rc = step_done(s, st, "amending a report", err, errlen);
+    st = NULL;
+    if (rc) goto fail;
+    char actor[96], detail[64];
+    store_db_user_actor(&me, actor);
+    snprintf(detail, sizeof detail, "version %d amends version %d", version, version - 1);
+    if ((rc = store_db_audit(s, actor, "report.amend", id, detail, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_commit(s, err, errlen)) != STORE_OK) goto fail;
+    goto done;
+fail:
+    store_db_rollback(s);
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    free(json);
+    return rc;
+}
+
+/* Every read of reports selects these columns, in this order (read_report). */
+#define REPORT_SELECT                                                                              \
+    "SELECT p.recording_id, p.version, p.signed_ms IS NOT NULL, a.name, COALESCE(g.name, ''), "     \
+    "p.created_ms, p.updated_ms, COALESCE(p.signed_ms, 0), COALESCE(q.version, 0), p.statements, p.text " \
+    "FROM report p JOIN user_account a ON a.id = p.author_id "                                     \
+    "LEFT JOIN user_account g ON g.id = p.signer_id LEFT JOIN report q ON q.id = p.amends "
+
+static void read_report(sqlite3_stmt *st, store_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->recording = sqlite3_column_int64(st, 0);
+    r->version = sqlite3_column_int(st, 1);
+    r->is_signed = sqlite3_column_int(st, 2);
+    store_db_column_text(st, 3, r->author, sizeof r->author);
+    store_db_column_text(st, 4, r->signer, sizeof r->signer);
+    r->created_ms = sqlite3_column_int64(st, 5);
+    r->updated_ms = sqlite3_column_int64(st, 6);
+    r->signed_ms = sqlite3_column_int64(st, 7);
+    r->amends = sqlite3_column_int(st, 8);
+    /* Written by statements_json and checked by the schema: an array of strings that fit. */
+    cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(st, 9));
+    const cJSON *item;
+    cJSON_ArrayForEach(item, a) {
+        if (r->nstatements == STORE_REPORT_MAX_STATEMENTS) break;
+        if (cJSON_IsString(item))
+            snprintf(r->statements[r->nstatements++], sizeof r->statements[0], "%s", item->valuestring);
+    }
+    cJSON_Delete(a);
+    store_db_column_text(st, 10, r->text, sizeof r->text);
+}
+
+/* Inside the lock: ME and whether ME sees drafts (not clinic users), after the access check. */
+static int report_reader(store *s, const store_user *user, int64_t id, store_user *me, int *drafts, char *err,
+                         size_t errlen)
+{
+    int rc = store_db_actor(s, user, 0, "read reports", me, err, errlen);
+    if (rc) return rc;
+    char site[65];
+    if ((rc = store_db_recording_site(s, id, site, err, errlen)) != STORE_OK) return rc;
+    store_recording r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.site, site, sizeof site);
+    if (!store_can_see(me, &r))
+        return store_db_err(err, errlen, STORE_EDENIED, "recording %lld belongs to another site than %s's (%s)",
+                            (long long)id, me->name, me->site);
+    *drafts = strcmp(me->role, "clinic") != 0;
+    return STORE_OK;
+}
+
+int store_report_get(store *s, const store_user *user, int64_t id, store_report *out, char *err, size_t errlen)
+{
+    store_user me;
+    int drafts = 0;
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&s->mu);
+    int rc = report_reader(s, user, id, &me, &drafts, err, errlen);
+    /* The draft exists only before the first signature, so the highest version is the current one. */
+    if (rc == STORE_OK)
+        rc = store_db_prepare(s, REPORT_SELECT "WHERE p.recording_id = ?1 AND (?2 OR p.signed_ms IS NOT NULL) "
+                              "ORDER BY p.version DESC LIMIT 1",
+                              &st, err, errlen);
+    if (rc == STORE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, drafts);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) read_report(st, out);
+        else if (step == SQLITE_DONE)
+            rc = store_db_err(err, errlen, STORE_ENOTFOUND, "recording %lld has no %sreport yet", (long long)id,
+                              drafts ? "" : "signed ");
+        else rc = store_db_fail(s, "reading a report", err, errlen);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_report_history(store *s, const store_user *user, int64_t id, store_report **out, size_t *n, char *err,
+                         size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    store_user me;
+    int drafts = 0;
+    sqlite3_stmt *st = NULL;
+    store_report *v = NULL;
+    size_t count = 0, cap = 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = report_reader(s, user, id, &me, &drafts, err, errlen);
+    if (rc) goto done;
+    if ((rc = store_db_prepare(s, REPORT_SELECT "WHERE p.recording_id = ?1 AND (?2 OR p.signed_ms IS NOT NULL) "
+                               "ORDER BY p.version",
+                               &st, err, errlen)) != STORE_OK)
+        goto done;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, drafts);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? 2 * cap : 4;
+            store_report *bigger = realloc(v, cap * sizeof *v);
+            if (!bigger) {
+                rc = store_db_err(err, errlen, STORE_ERR, "%s: out of memory reading reports", s->path);
+                goto done;
+            }
+            v = bigger;
+        }
+        read_report(st, &v[count++]);
+    }
+    if (step != SQLITE_DONE) {
+        rc = store_db_fail(s, "reading reports", err, errlen);
+        goto done;
+    }
+    *out = v;
+    *n = count;
+    v = NULL;
+done:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    free(v);
+    return rc;
+}
