@@ -1,6 +1,7 @@
 /* proto.c — parsing and building ecgnet.v1 messages: the hello (JSON) and binary sample frames. */
 #include "proto.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,25 +36,27 @@ static int printable(const char *s)
     return 1;
 }
 
-/* Copies a required string member into out (size outlen); returns 0 or a message. */
-static const char *string_member(const cJSON *o, const char *name, int required, char *out,
-                                 size_t outlen)
+/* Copies a string member into out (size outlen), "" when absent and not required. Returns 0, or
+ * -1 with the message in err. The message goes to the caller's buffer, never a static one: hellos
+ * are parsed on several threads at once (ingest workers reload journals' hellos while the loop
+ * parses devices'). */
+static int string_member(const cJSON *o, const char *name, int required, char *out, size_t outlen,
+                         char *err, size_t errlen)
 {
-    static char msg[96];
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
     out[0] = 0;
     if (!it) {
-        if (!required) return NULL;
-        snprintf(msg, sizeof msg, "hello: \"%s\" is missing", name);
-        return msg;
+        if (!required) return 0;
+        snprintf(err, errlen, "hello: \"%s\" is missing", name);
+        return -1;
     }
     if (!cJSON_IsString(it) || strlen(it->valuestring) >= outlen || !printable(it->valuestring)) {
-        snprintf(msg, sizeof msg, "hello: \"%s\" must be a string of at most %zu printable bytes",
+        snprintf(err, errlen, "hello: \"%s\" must be a string of at most %zu printable bytes",
                  name, outlen - 1);
-        return msg;
+        return -1;
     }
     strcpy(out, it->valuestring);
-    return NULL;
+    return 0;
 }
 
 static int number_member(const cJSON *o, const char *name, double lo, double hi, double *out)
@@ -65,24 +68,35 @@ static int number_member(const cJSON *o, const char *name, double lo, double hi,
     return 0;
 }
 
+/* "YYYY-MM-DD" of a real calendar day from 1880 on: exactly ten characters, digits where digits
+ * go (sscanf alone would take "2000-+1-01" or "2000- 1-01"). */
+static int date_ok(const char *s)
+{
+    static const char pattern[] = "dddd-dd-dd";
+    if (strlen(s) != sizeof pattern - 1) return 0;
+    for (size_t i = 0; pattern[i]; i++)
+        if (pattern[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != pattern[i]) return 0;
+    int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1880 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(mo == 2 && d == 29 && !leap);
+}
+
 static int parse_patient(const cJSON *p, fmt_patient *pt, char *err, size_t errlen)
 {
     char sex[4];
-    const char *m;
     pt->age = -1;
     if (!p) return 0;
     if (!cJSON_IsObject(p)) return fail(PROTO_CLOSE_MALFORMED, err, errlen, "hello: \"patient\" must be an object");
-    if ((m = string_member(p, "id", 0, pt->id, sizeof pt->id)) ||
-        (m = string_member(p, "sex", 0, sex, sizeof sex)) ||
-        (m = string_member(p, "birth_date", 0, pt->birthdate, sizeof pt->birthdate)))
-        return fail(PROTO_CLOSE_MALFORMED, err, errlen, m);
+    if (string_member(p, "id", 0, pt->id, sizeof pt->id, err, errlen) ||
+        string_member(p, "sex", 0, sex, sizeof sex, err, errlen) ||
+        string_member(p, "birth_date", 0, pt->birthdate, sizeof pt->birthdate, err, errlen))
+        return PROTO_CLOSE_MALFORMED;
     if (!strcmp(sex, "M") || !strcmp(sex, "F")) pt->sex = sex[0];
     else if (sex[0]) return fail(PROTO_CLOSE_MALFORMED, err, errlen, "hello: patient \"sex\" must be \"M\", \"F\" or absent");
-    int y, mo, d;
-    char tail;
-    if (pt->birthdate[0] && (sscanf(pt->birthdate, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3 ||
-                             strlen(pt->birthdate) != 10 || y < 1880 || mo < 1 || mo > 12 || d < 1 || d > 31))
-        return fail(PROTO_CLOSE_MALFORMED, err, errlen, "hello: patient \"birth_date\" must be YYYY-MM-DD");
+    if (pt->birthdate[0] && !date_ok(pt->birthdate))
+        return fail(PROTO_CLOSE_MALFORMED, err, errlen, "hello: patient \"birth_date\" must be a date YYYY-MM-DD from 1880 on");
     double age;
     int r = number_member(p, "age", 0, 150, &age);
     if (r < 0 || (r == 0 && age != floor(age)))
@@ -105,9 +119,8 @@ static int parse_leads(const cJSON *a, proto_hello *h, char *err, size_t errlen)
     int l = 0;
     cJSON_ArrayForEach(it, a) {
         fmt_lead *ld = &h->leads[l];
-        const char *m;
         if (!cJSON_IsObject(it)) return fail(PROTO_CLOSE_MALFORMED, err, errlen, "hello: each lead must be an object {\"name\", \"uv_per_unit\"}");
-        if ((m = string_member(it, "name", 1, ld->name, 13))) return fail(PROTO_CLOSE_MALFORMED, err, errlen, m);
+        if (string_member(it, "name", 1, ld->name, 13, err, errlen)) return PROTO_CLOSE_MALFORMED;
         if (!ld->name[0]) return fail(PROTO_CLOSE_MALFORMED, err, errlen, "hello: a lead name is empty");
         for (int k = 0; k < l; k++)
             if (!strcmp(h->leads[k].name, ld->name)) {
@@ -149,23 +162,20 @@ int proto_hello_parse(const char *text, size_t len, proto_hello *h, char *err, s
     if (len > PROTO_MAX_TEXT_BYTES) return fail(PROTO_CLOSE_TOO_BIG, err, errlen, "hello: longer than 16 KiB");
     cJSON *o = cJSON_ParseWithLength(text, len);
     int rc = PROTO_CLOSE_MALFORMED;
-    const char *m;
     char buf[16];
     if (!cJSON_IsObject(o)) {
         snprintf(err, errlen, "hello: not a JSON object");
         goto out;
     }
-    if ((m = string_member(o, "type", 1, buf, sizeof buf)) || strcmp(buf, "hello")) {
+    if (string_member(o, "type", 1, buf, sizeof buf, err, errlen) || strcmp(buf, "hello")) {
         snprintf(err, errlen, "hello: \"type\" must be \"hello\"");
         goto out;
     }
-    if ((m = string_member(o, "device", 1, h->device, sizeof h->device)) ||
-        (m = string_member(o, "token", 0, h->token, sizeof h->token)) ||
-        (m = string_member(o, "recording", 1, h->recording, sizeof h->recording)) ||
-        (m = string_member(o, "start_time", 0, h->start_time, sizeof h->start_time))) {
-        snprintf(err, errlen, "%s", m);
+    if (string_member(o, "device", 1, h->device, sizeof h->device, err, errlen) ||
+        string_member(o, "token", 0, h->token, sizeof h->token, err, errlen) ||
+        string_member(o, "recording", 1, h->recording, sizeof h->recording, err, errlen) ||
+        string_member(o, "start_time", 0, h->start_time, sizeof h->start_time, err, errlen))
         goto out;
-    }
     if (!ident_ok(h->device, 64, "._-")) {
         snprintf(err, errlen, "hello: \"device\" must be 1..64 characters of A-Z a-z 0-9 . _ -");
         goto out;
@@ -174,10 +184,7 @@ int proto_hello_parse(const char *text, size_t len, proto_hello *h, char *err, s
         snprintf(err, errlen, "hello: \"recording\" must be 1..128 characters of A-Z a-z 0-9 . _ : - not starting with '.'");
         goto out;
     }
-    if ((m = string_member(o, "sample_type", 1, buf, sizeof buf))) {
-        snprintf(err, errlen, "%s", m);
-        goto out;
-    }
+    if (string_member(o, "sample_type", 1, buf, sizeof buf, err, errlen)) goto out;
     if (!strcmp(buf, "int16")) h->sample_bytes = 2;
     else if (!strcmp(buf, "int32")) h->sample_bytes = 4;
     else {
@@ -185,7 +192,8 @@ int proto_hello_parse(const char *text, size_t len, proto_hello *h, char *err, s
         rc = PROTO_CLOSE_LIMITS;
         goto out;
     }
-    int r = number_member(o, "fs", 0, 1e9, &h->fs);
+    /* Any number is a sample rate, so that 0 or -500 get the limits message, not "not a number". */
+    int r = number_member(o, "fs", -DBL_MAX, DBL_MAX, &h->fs);
     if (r != 0) {
         snprintf(err, errlen, "hello: \"fs\" (samples per second) must be a number");
         goto out;
@@ -198,10 +206,7 @@ int proto_hello_parse(const char *text, size_t len, proto_hello *h, char *err, s
     if ((rc = parse_leads(cJSON_GetObjectItemCaseSensitive(o, "leads"), h, err, errlen))) goto out;
     rc = PROTO_CLOSE_MALFORMED;
     if (parse_patient(cJSON_GetObjectItemCaseSensitive(o, "patient"), &h->patient, err, errlen)) goto out;
-    if ((m = string_member(o, "mode", 0, buf, sizeof buf))) {
-        snprintf(err, errlen, "%s", m);
-        goto out;
-    }
+    if (string_member(o, "mode", 0, buf, sizeof buf, err, errlen)) goto out;
     if (!buf[0] || !strcmp(buf, "resting")) h->mode = PROTO_MODE_RESTING;
     else if (!strcmp(buf, "continuous")) h->mode = PROTO_MODE_CONTINUOUS;
     else {
@@ -223,6 +228,21 @@ out:
     return rc;
 }
 
+/* cJSON prints a double with 15 significant digits whenever those come within an epsilon of it, so
+ * 0.1 + 0.2 would come back as 0.3 and a resumed recording would no longer match the hello in its
+ * journal (ingest compares fs and uv_per_unit exactly). This prints the shortest of 15..17 digits
+ * that reads back bit for bit. printf writes '.' because ecgnet never sets LC_NUMERIC. */
+static cJSON *add_exact_number(cJSON *o, const char *name, double v)
+{
+    char buf[32];
+    if (!isfinite(v)) return cJSON_AddNullToObject(o, name); /* the parser refuses it, as it should */
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return cJSON_AddRawToObject(o, name, buf);
+}
+
 /* The hello as an object; with_token adds the token (only the device sends it). */
 static char *hello_to_json(const proto_hello *h, int with_token)
 {
@@ -237,7 +257,7 @@ static char *hello_to_json(const proto_hello *h, int with_token)
         (h->patient.sex && !cJSON_AddStringToObject(p, "sex", sex)) ||
         (h->patient.age >= 0 && !cJSON_AddNumberToObject(p, "age", h->patient.age)) ||
         (h->patient.birthdate[0] && !cJSON_AddStringToObject(p, "birth_date", h->patient.birthdate)) ||
-        !cJSON_AddNumberToObject(o, "fs", h->fs) ||
+        !add_exact_number(o, "fs", h->fs) ||
         !cJSON_AddStringToObject(o, "sample_type", h->sample_bytes == 2 ? "int16" : "int32") ||
         !(leads = cJSON_AddArrayToObject(o, "leads")))
         goto out;
@@ -248,16 +268,16 @@ static char *hello_to_json(const proto_hello *h, int with_token)
             goto out;
         }
         if (!cJSON_AddStringToObject(ld, "name", h->leads[l].name) ||
-            !cJSON_AddNumberToObject(ld, "uv_per_unit", h->leads[l].uv_per_unit) ||
-            !cJSON_AddNumberToObject(ld, "baseline", h->leads[l].baseline) ||
+            !add_exact_number(ld, "uv_per_unit", h->leads[l].uv_per_unit) ||
+            !add_exact_number(ld, "baseline", h->leads[l].baseline) ||
             !cJSON_AddNumberToObject(ld, "adc_min", h->leads[l].adc_min) ||
             !cJSON_AddNumberToObject(ld, "adc_max", h->leads[l].adc_max))
             goto out;
     }
     if (!(df = cJSON_AddObjectToObject(o, "device_filter")) ||
-        !cJSON_AddNumberToObject(df, "highpass_hz", h->dev_hp_hz) ||
-        !cJSON_AddNumberToObject(df, "lowpass_hz", h->dev_lp_hz) ||
-        !cJSON_AddNumberToObject(df, "notch_hz", h->dev_notch_hz) ||
+        !add_exact_number(df, "highpass_hz", h->dev_hp_hz) ||
+        !add_exact_number(df, "lowpass_hz", h->dev_lp_hz) ||
+        !add_exact_number(df, "notch_hz", h->dev_notch_hz) ||
         (h->start_time[0] && !cJSON_AddStringToObject(o, "start_time", h->start_time)) ||
         !cJSON_AddStringToObject(o, "mode", h->mode == PROTO_MODE_CONTINUOUS ? "continuous" : "resting"))
         goto out;
@@ -282,6 +302,11 @@ static int64_t get64(const uint8_t *p)
 int proto_frame_parse(const uint8_t *buf, size_t len, int nleads, int sample_bytes, proto_frame *f,
                       char *err, size_t errlen)
 {
+    if (nleads < 1 || nleads > PROTO_MAX_LEADS || (sample_bytes != 2 && sample_bytes != 4)) {
+        snprintf(err, errlen, "frame for a stream of %d leads at %d bytes per sample: no such stream",
+                 nleads, sample_bytes);
+        return PROTO_CLOSE_LIMITS;
+    }
     if (len > PROTO_MAX_FRAME_BYTES) {
         snprintf(err, errlen, "frame of %zu bytes; the limit is %d", len, PROTO_MAX_FRAME_BYTES);
         return PROTO_CLOSE_TOO_BIG;

@@ -92,7 +92,8 @@ typedef struct {
 
 /* Parses a binary frame of LEN bytes for a stream of NLEADS leads and SAMPLE_BYTES per sample.
  * Returns 0, or a PROTO_CLOSE_* code with err (length not matching the header, nframes 0 or too
- * many, first negative, unknown kind, lead bits beyond nleads). */
+ * many, first negative, unknown kind, lead bits beyond nleads; PROTO_CLOSE_LIMITS when NLEADS is
+ * not 1..PROTO_MAX_LEADS or SAMPLE_BYTES not 2 or 4). */
 int proto_frame_parse(const uint8_t *buf, size_t len, int nleads, int sample_bytes, proto_frame *f,
                       char *err, size_t errlen);
 
