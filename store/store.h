@@ -357,8 +357,9 @@ int store_login(store *s, const char *name, const char *password, const char *cl
                 char token[STORE_SESSION_CHARS + 1], char csrf[STORE_SESSION_CHARS + 1], store_user *out,
                 int64_t *retry_after_ms, char *err, size_t errlen);
 
-/* Checks session TOKEN: STORE_OK refreshes its idle expiry and gives the user in *OUT and the
- * session's CSRF token in CSRF (each unless NULL). STORE_EAUTH for an unknown, ended or expired
+/* Checks session TOKEN: STORE_OK refreshes its idle expiry (written at most once per tenth of the
+ * idle time, and at most once a minute, to spare a disk sync per request) and gives the user in
+ * *OUT and the session's CSRF token in CSRF (each unless NULL). STORE_EAUTH for an unknown, ended or expired
  * session or a user disabled meanwhile (the message says which, from the token's owner's point
  * of view: "expired: log in again"). STORE_ERR. */
 int store_session_check(store *s, const char *token, store_user *out, char csrf[STORE_SESSION_CHARS + 1],

@@ -65,7 +65,7 @@ void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
 /* Runs the schema migrations (store_schema.c). */
 int store_db_migrate(store *s, char *err, size_t errlen);
 
-/* ---- The review workflow's shared helpers (store_user.c) ---------------------------------- */
+/* ---- The review workflow's shared helpers (store_user.c, store_review.c) -------------------- */
 
 /* The settings in force (the default where unset). Call with mu held. */
 int64_t store_db_claim_timeout(const store *s);
@@ -73,6 +73,13 @@ int64_t store_db_claim_timeout(const store *s);
 /* Re-reads user ID inside the caller's lock into *OUT: STORE_OK for an active user,
  * STORE_EDENIED for an unknown or disabled one, STORE_ERR. */
 int store_db_user_load(store *s, int64_t id, store_user *out, char *err, size_t errlen);
+
+/* Reads columns 0..5 of a user query (id, name, role, site or '', created_ms, disabled_ms or 0). */
+void store_db_user_read(sqlite3_stmt *st, store_user *u);
+
+/* PASSWORD's argon2id string (crypto_pwhash_str, INTERACTIVE limits: ~0.1 s and 64 MiB, so call
+ * it without the lock): STORE_OK, or STORE_ERR when out of memory. */
+int store_db_password_hash(const char *password, char hash[128], char *err, size_t errlen);
 
 /* "user:<name>" for the audit trail. */
 void store_db_user_actor(const store_user *u, char actor[96]);

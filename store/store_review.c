@@ -67,6 +67,20 @@ static int prepare_now(store *s, const char *sql, int64_t now, sqlite3_stmt **st
     return STORE_OK;
 }
 
+int store_set_claim_timeout(store *s, int64_t ms)
+{
+    if (ms <= 0) return STORE_EINVAL;
+    pthread_mutex_lock(&s->mu);
+    s->claim_timeout_ms = ms;
+    pthread_mutex_unlock(&s->mu);
+    return STORE_OK;
+}
+
+int64_t store_db_claim_timeout(const store *s)
+{
+    return s->claim_timeout_ms ? s->claim_timeout_ms : STORE_CLAIM_TIMEOUT_MS;
+}
+
 /* Steps ST to the end, collecting the items into a malloc'd array. Call with mu held. */
 static int read_items(store *s, sqlite3_stmt *st, store_review_item **out, size_t *n, char *err, size_t errlen)
 {

@@ -665,6 +665,54 @@ static void concurrent_claimers_never_get_the_same_recording(void)
     store_close(s);
 }
 
+typedef struct {
+    const char *path;
+    pthread_barrier_t *start;
+    store_user user;
+    int64_t id;
+    int rc;
+} rival;
+
+static void *claim_one(void *arg)
+{
+    rival *r = arg;
+    char err[512];
+    store *s = store_open(r->path, err, sizeof err);
+    pthread_barrier_wait(r->start);
+    r->rc = s ? store_claim(s, &r->user, r->id, err, sizeof err) : STORE_ERR;
+    store_close(s);
+    return NULL;
+}
+
+static void rivals_for_one_recording_get_it_once(void)
+{
+    const char *path = fresh_db("review-rivals");
+    store *s = open_ok(path);
+    add_device(s, "clinic-07", "马庄乡卫生院");
+    int64_t id = recording(s, "clinic-07", "stemi", "P-1", now_ms() - 1000, 0);
+    static rival r[CLAIMERS];
+    pthread_t t[CLAIMERS];
+    pthread_barrier_t start;
+    CHECK(pthread_barrier_init(&start, NULL, CLAIMERS) == 0, "barrier");
+    for (int i = 0; i < CLAIMERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "dr%d", i);
+        add_user(s, name, "cardiologist", NULL, PW_CARDIO);
+        r[i] = (rival){.path = path, .start = &start, .id = id, .rc = 99};
+        CHECK(store_user_get(s, name, &r[i].user, errbuf, sizeof errbuf) == STORE_OK, "user %s", name);
+    }
+    for (int i = 0; i < CLAIMERS; i++) CHECK(pthread_create(&t[i], NULL, claim_one, &r[i]) == 0, "thread %d", i);
+    for (int i = 0; i < CLAIMERS; i++) pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    int won = 0, busy = 0;
+    for (int i = 0; i < CLAIMERS; i++) {
+        won += r[i].rc == STORE_OK;
+        busy += r[i].rc == STORE_EBUSY;
+    }
+    CHECK(won == 1 && busy == CLAIMERS - 1, "one claim wins, the others are told it is taken: %d won, %d busy", won, busy);
+    store_close(s);
+}
+
 static void claim_next_takes_the_most_urgent_then_oldest(void)
 {
     world w = make_world("review-next");
@@ -1138,6 +1186,7 @@ int main(void)
     RUN(illegal_transitions_are_refused_with_their_reason);
     RUN(claims_expire_so_that_nothing_stays_stuck);
     RUN(concurrent_claimers_never_get_the_same_recording);
+    RUN(rivals_for_one_recording_get_it_once);
     RUN(claim_next_takes_the_most_urgent_then_oldest);
     RUN(a_clinic_sees_only_its_own_site);
     RUN(a_signed_report_is_immutable_and_amended_by_new_versions);
