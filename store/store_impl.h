@@ -65,10 +65,7 @@ void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
 /* Runs the schema migrations (store_schema.c). */
 int store_db_migrate(store *s, char *err, size_t errlen);
 
-/* ---- The review workflow's shared helpers (store_user.c, store_review.c) -------------------- */
-
-/* The settings in force (the default where unset). Call with mu held. */
-int64_t store_db_claim_timeout(const store *s);
+/* ---- The review workflow's shared helpers: users (store_user.c) ---------------------------- */
 
 /* Re-reads user ID inside the caller's lock into *OUT: STORE_OK for an active user,
  * STORE_EDENIED for an unknown or disabled one, STORE_ERR. */
@@ -88,7 +85,10 @@ void store_db_user_actor(const store_user *u, char actor[96]);
  * control characters are not). */
 int store_db_multiline_ok(const char *s, size_t minbytes, size_t maxbytes);
 
-/* ---- (store_review.c) ---------------------------------------------------------------------- */
+/* ---- ... and recordings under review (store_review.c) ------------------------------------- */
+
+/* The claim timeout in force (the default where unset). Call with mu held. */
+int64_t store_db_claim_timeout(const store *s);
 
 /* Inside the caller's lock: re-reads USER into *ME (STORE_EDENIED for NULL, unknown or
  * disabled); with CARDIOLOGIST set, also STORE_EDENIED unless *ME is one, naming DOING. */
