@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "device.h"
+#include "journal.h"
 
 static const char help[] =
     "usage: ecgnet replay RECORD --url URL --device ID --token TOKEN [--recording ID]\n"
     "                     [--speed X] [--devices N] [--mode resting|continuous] [--frame-ms MS]\n"
-    "                     [--insecure] [--timeout S] [--quiet]\n"
+    "                     [--insecure] [--timeout S] [--stagger S] [--quiet] [--verify DATA_DIR]\n"
     "\n"
     "Streams a WFDB record or EDF file to ecgnetd over ecgnet.v1, as a bedside device would:\n"
     "paced in real time (or X times faster; --speed 0: as fast as the server acknowledges),\n"
@@ -26,11 +28,52 @@ static const char help[] =
     "  --mode M          resting (default for records up to a minute) or continuous\n"
     "  --frame-ms MS     signal per frame (default 200)\n"
     "  --insecure        accept a self-signed TLS certificate (test installations)\n"
-    "  --timeout S       give up after S seconds\n";
+    "  --timeout S       give up after S seconds\n"
+    "  --stagger S       start the N devices spread over S seconds (default 0: all at once)\n"
+    "  --verify DIR      afterwards, compare every recording's journal in the server's data\n"
+    "                    directory DIR with the record, sample by sample (load tests on one machine)\n";
+
+typedef struct {
+    const device_source *src;
+    int64_t at, mismatches;
+} verify_ctx;
+
+static int verify_block(void *ctx, int64_t first, const int32_t *frames, size_t n, uint32_t flags)
+{
+    verify_ctx *v = ctx;
+    (void)flags;
+    if (first != v->at) v->mismatches++;
+    const int32_t *want = v->src->samples + first * v->src->nleads;
+    for (size_t i = 0; i < n * (size_t)v->src->nleads; i++) v->mismatches += frames[i] != want[i];
+    v->at = first + (int64_t)n;
+    return 0;
+}
+
+/* Compares the journal of each simulated device with the record; returns how many differ. */
+static int verify(const char *dir, const device_config *c, const device_source *src)
+{
+    int bad = 0;
+    for (int i = 0; i < c->ndevices; i++) {
+        char path[4400], err[1536];
+        if (c->ndevices == 1) snprintf(path, sizeof path, "%s/journal/%s/%s.ej", dir, c->device, c->recording);
+        else snprintf(path, sizeof path, "%s/journal/%s/%s-%d.ej", dir, c->device, c->recording, i);
+        verify_ctx v = {src, 0, 0};
+        if (store_journal_read(path, 0, verify_block, &v, err, sizeof err)) {
+            printf("verify: %s\n", err);
+            bad++;
+        } else if (v.mismatches || v.at != src->nframes) {
+            printf("verify: %s: %lld samples differ, %lld of %lld stored\n", path, (long long)v.mismatches,
+                   (long long)v.at, (long long)src->nframes);
+            bad++;
+        }
+    }
+    printf("verify: %d of %d journals bit-exact\n", c->ndevices - bad, c->ndevices);
+    return bad;
+}
 
 int cmd_replay(int argc, char **argv)
 {
-    const char *path = NULL, *mode = NULL;
+    const char *path = NULL, *mode = NULL, *verify_dir = NULL;
     device_config c = {0};
     c.ndevices = 1;
     c.speed = 1;
@@ -45,10 +88,11 @@ int cmd_replay(int argc, char **argv)
         else if (!strcmp(a, "--token") && more) c.token = argv[++i];
         else if (!strcmp(a, "--recording") && more) c.recording = argv[++i];
         else if (!strcmp(a, "--mode") && more) mode = argv[++i];
+        else if (!strcmp(a, "--verify") && more) verify_dir = argv[++i];
         else if (!strcmp(a, "--insecure")) c.insecure = 1;
         else if (!strcmp(a, "--quiet")) c.quiet = 1;
         else if ((!strcmp(a, "--speed") || !strcmp(a, "--devices") || !strcmp(a, "--frame-ms") ||
-                  !strcmp(a, "--timeout")) && more) {
+                  !strcmp(a, "--timeout") || !strcmp(a, "--stagger")) && more) {
             char *end;
             double v = strtod(argv[++i], &end);
             if (*end || v < 0 || (!strcmp(a, "--devices") && (v < 1 || v > 100000)) ||
@@ -59,6 +103,7 @@ int cmd_replay(int argc, char **argv)
             if (!strcmp(a, "--speed")) c.speed = v;
             else if (!strcmp(a, "--devices")) c.ndevices = (int)v;
             else if (!strcmp(a, "--frame-ms")) c.frame_s = v / 1000;
+            else if (!strcmp(a, "--stagger")) c.stagger_s = v;
             else c.timeout_s = v;
         } else if (a[0] != '-' && !path) path = a;
         else {
@@ -92,6 +137,12 @@ int cmd_replay(int argc, char **argv)
         if (dot && dot != name) *dot = 0;
         c.recording = name;
     }
+    /* One socket per simulated device. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     device_stats *st = calloc((size_t)c.ndevices, sizeof *st);
     if (!st) {
         free(samples);
@@ -118,6 +169,7 @@ int cmd_replay(int argc, char **argv)
         }
         printf("%d of %d devices complete; %lld samples sent, %d reconnects\n", done, c.ndevices, sent, reconnects);
         if (done < c.ndevices) rc = CMD_EINPUT;
+        if (verify_dir && verify(verify_dir, &c, &src)) rc = CMD_EINPUT;
     }
     free(st);
     free(samples);

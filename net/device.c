@@ -346,6 +346,7 @@ int device_run(const device_config *c, const device_source *src, device_stats *s
         if (n == 1) snprintf(d->recording, sizeof d->recording, "%s", c->recording);
         else snprintf(d->recording, sizeof d->recording, "%s-%d", c->recording, i);
         d->state = D_WAIT;
+        d->next_try_us = now_us() + (int64_t)(c->stagger_s * 1e6 * i / n);
     }
     r.protocols[0] = (struct lws_protocols){PROTO_NAME, callback, 0, 65536, 0, NULL, 0};
     struct lws_context_creation_info info;

@@ -37,6 +37,8 @@ typedef struct {
     double drop_every_s;       /* > 0: each device drops its connection this often, to exercise
                                   resuming (tests); 0: never */
     double timeout_s;          /* give up after this long; 0: never */
+    double stagger_s;          /* device i starts i * stagger_s / ndevices seconds after the first,
+                                  as devices in a region do not all start in the same instant */
     int quiet;
 } device_config;
 

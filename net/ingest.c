@@ -230,6 +230,7 @@ void ingest_tick(ingest *g)
             r->expire = 1;
             rec_schedule_locked(r);
         }
+        if (r->retry_us && now >= r->retry_us && (r->end_requested || r->expire)) rec_schedule_locked(r);
         pthread_mutex_unlock(&r->mu);
     }
     pthread_mutex_unlock(&g->mu);
@@ -319,6 +320,8 @@ void session_close(ingest_session *s, int code, const char *reason)
     wake(s);
 }
 
+void ingest_session_close(ingest_session *s, int code, const char *reason) { session_close(s, code, reason); }
+
 void session_release(ingest_session *s, size_t bytes)
 {
     pthread_mutex_lock(&s->mu);
@@ -405,6 +408,7 @@ int ingest_session_text(ingest_session *s, const char *text, size_t len, char *r
     }
     if (!strcmp(type, "end")) {
         int64_t n;
+        if (s->state == S_ENDING) return reject(s, PROTO_CLOSE_ORDER, reason, rlen, "a second end");
         if (s->state != S_STREAM) return reject(s, PROTO_CLOSE_ORDER, reason, rlen, "end before the server's welcome");
         if (proto_text_int(text, len, "samples", &n))
             return reject(s, PROTO_CLOSE_MALFORMED, reason, rlen, "end: \"samples\" (the recording's length) is missing or not a whole number");
@@ -434,6 +438,18 @@ int ingest_session_text(ingest_session *s, const char *text, size_t len, char *r
     }
     snprintf(err, sizeof err, "unknown message type \"%.40s\"", type);
     return reject(s, PROTO_CLOSE_UNKNOWN_TYPE, reason, rlen, err);
+}
+
+/* Token bucket of rate_limit × fs frames per second, holding at most one second's worth; a new
+ * stream starts with a full bucket. */
+static void refill(ingest_session *s)
+{
+    int64_t now = ingest_now_us();
+    double rate = s->g->c.rate_limit * s->hello.fs;
+    if (!s->tokens_us) s->tokens = rate;
+    else s->tokens += rate * (double)(now - s->tokens_us) / 1e6;
+    if (s->tokens > rate) s->tokens = rate;
+    s->tokens_us = now;
 }
 
 int ingest_session_binary(ingest_session *s, const uint8_t *buf, size_t len, char *reason, size_t rlen)
@@ -480,6 +496,7 @@ int ingest_session_binary(ingest_session *s, const uint8_t *buf, size_t len, cha
     b->bytes = bytes;
     b->from = s;
     session_ref(s); /* the block's: the connection may go before the worker gets to it */
+    refill(s);
     s->tokens -= (double)n;
     pthread_mutex_lock(&s->mu);
     rec *r = s->r;
@@ -508,11 +525,7 @@ int ingest_session_paused(ingest_session *s)
     pthread_mutex_unlock(&s->mu);
     if (full) return 1;
     if (s->state != S_STREAM) return 0;
-    if (s->tokens < 0) {
-        int64_t now = ingest_now_us();
-        s->tokens += s->g->c.rate_limit * s->hello.fs * (double)(now - s->tokens_us) / 1e6;
-        s->tokens_us = now;
-    }
+    if (s->tokens < 0) refill(s);
     return s->tokens < 0;
 }
 

@@ -99,6 +99,10 @@ size_t ingest_session_next_output(ingest_session *s, char *buf, size_t cap, int 
 /* Monotonic microseconds (the clock of the latency figures). */
 int64_t ingest_now_us(void);
 
+/* Asks the session to close with CODE and REASON once its queued messages are sent (the server
+ * shutting down: PROTO_CLOSE_GOING_AWAY). */
+void ingest_session_close(ingest_session *s, int code, const char *reason);
+
 /* How many recordings are in memory (streaming or resumable) — for tests and metrics. */
 long ingest_active(ingest *g);
 

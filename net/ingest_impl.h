@@ -92,6 +92,7 @@ struct rec {
     int loaded;                 /* journal open and pipeline caught up */
     int finished;
     int64_t analysed;           /* samples pushed through the pipeline */
+    int64_t retry_us;           /* after a failed finish: not before this time (written under mu) */
     uint16_t lead_off;          /* last lead-off mask reported by the device */
     char (*sent_flags)[48];     /* "code@start" of flags already raised */
     size_t nsent, capsent;

@@ -416,8 +416,9 @@ static void welcome(rec *r, ingest_session *hs)
         session_unref(hs);
         return;
     }
+    session_ref(hs); /* ours until the welcome is posted; the other goes to the recording */
     pthread_mutex_lock(&r->mu);
-    r->sess = hs; /* takes over the reference */
+    r->sess = hs;
     /* Frames still queued from the superseded connection would collide with the resend. */
     block **pp = &r->inbox, *stale = NULL;
     while (*pp) {
@@ -446,6 +447,8 @@ static void welcome(rec *r, ingest_session *hs)
     post_json(hs, o);
     net_log(NET_LOG_INFO, "welcome", "device=%s recording=%s peer=%s next_sample=%lld", r->device, r->recording,
             hs->peer, (long long)store_journal_next(r->j));
+    if (store_journal_ended(r->j)) session_close(hs, PROTO_CLOSE_NORMAL, "recording already complete");
+    session_unref(hs);
 }
 
 /* ---- the end ---- */
@@ -473,7 +476,8 @@ static int finish(rec *r, const char *state)
     store_annotation *ann = NULL;
     char *json = NULL;
     int rc = -1;
-    if (!store_journal_ended(r->j) && store_journal_end(r->j, err, sizeof err)) goto fail;
+    /* Only a complete recording is sealed: an interrupted one may still be resumed. */
+    if (!strcmp(state, "complete") && !store_journal_ended(r->j) && store_journal_end(r->j, err, sizeof err)) goto fail;
     if (pipeline_finish(r->p, &res, err, sizeof err)) goto fail;
     for (size_t i = 0; i < res->nflags; i++) raise_flag(r, NULL, &res->flags[i]);
     result_json_info info = {r->recording, "ecgnet.v1", r->hello.leads, &r->hello.patient, 1};
@@ -566,6 +570,14 @@ void rec_run(rec *r)
             r->p = NULL;
         }
     }
+    if (hs && r->loaded && !same_stream(&hs->hello, &r->hello)) {
+        net_errf(err, sizeof err, "resume of recording %s with a different sample rate, leads or sample type", r->recording);
+        net_log(NET_LOG_WARN, "reject", "code=%d device=%s peer=%s reason=%s", PROTO_CLOSE_MALFORMED, r->device, hs->peer,
+                net_log_quote(q, sizeof q, err));
+        post_error(hs, PROTO_CLOSE_MALFORMED, err);
+        session_unref(hs);
+        hs = NULL;
+    }
     if (hs && r->loaded) welcome(r, hs);
     else if (hs) { /* finished meanwhile: the device is told it is complete */
         post_error(hs, PROTO_CLOSE_NORMAL, "recording already complete");
@@ -584,7 +596,7 @@ void rec_run(rec *r)
             blocks = b->next;
             free_block(b);
         }
-    if (r->loaded && !r->finished && (end || expire || store_journal_ended(r->j))) {
+    if (r->loaded && !r->finished && (end || expire || store_journal_ended(r->j)) && ingest_now_us() >= r->retry_us) {
         pthread_mutex_lock(&r->mu);
         int more = r->inbox != NULL;
         pthread_mutex_unlock(&r->mu);
@@ -604,6 +616,10 @@ void rec_run(rec *r)
             } else {
                 detach(r, NULL, PROTO_CLOSE_STORAGE, "server could not archive the recording; it is kept and retried");
                 r->finished = 0;
+                /* The journal is safe; try again later rather than spin on a failing disk. */
+                pthread_mutex_lock(&r->mu);
+                r->retry_us = ingest_now_us() + 30 * 1000000LL;
+                pthread_mutex_unlock(&r->mu);
             }
         }
     }
@@ -617,7 +633,8 @@ void rec_run(rec *r)
     }
     pthread_mutex_lock(&r->mu);
     r->scheduled = 0;
-    if (r->inbox || r->hello_sess || (r->end_requested && !r->finished && r->loaded)) rec_schedule_locked(r);
+    if (r->inbox || r->hello_sess || (r->end_requested && !r->finished && r->loaded && ingest_now_us() >= r->retry_us))
+        rec_schedule_locked(r);
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -128,7 +128,7 @@ static int parse_leads(const cJSON *a, proto_hello *h, char *err, size_t errlen)
                 return PROTO_CLOSE_MALFORMED;
             }
         if (number_member(it, "uv_per_unit", 1e-6, 1e6, &ld->uv_per_unit) != 0) {
-            snprintf(err, errlen, "hello: lead \"%s\": \"uv_per_unit\" must be a number in (0, 1e6]", ld->name);
+            snprintf(err, errlen, "hello: lead \"%s\": \"uv_per_unit\" must be a number from 1e-6 to 1e6", ld->name);
             return PROTO_CLOSE_MALFORMED;
         }
         ld->baseline = 0;

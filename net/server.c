@@ -257,7 +257,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 
 static int is_loopback(const char *addr)
 {
-    return !strcmp(addr, "127.0.0.1") || !strcmp(addr, "::1") || !strcmp(addr, "localhost");
+    return !strcmp(addr, "127.0.0.1") || !strcmp(addr, "localhost");
 }
 
 static void lws_logger(int level, const char *line)
@@ -356,6 +356,14 @@ void server_free(server *s)
     ingest *g = s->g;
     s->g = NULL;
     if (s->ctx) {
+        /* Tell the devices (close 1001: reconnect and resume), giving the loop half a second to
+           say it; whoever is still connected after that is cut off. */
+        for (conn *c = s->conns; c; c = c->next) {
+            ingest_session_close(c->s, PROTO_CLOSE_GOING_AWAY, "server shutting down: reconnect and resume");
+            lws_callback_on_writable(c->wsi);
+        }
+        int64_t until = ingest_now_us() + 500000;
+        while (s->conns && ingest_now_us() < until) lws_service(s->ctx, 0);
         for (conn *c = s->conns; c; c = c->next) {
             ingest_session_gone(c->s);
             c->s = NULL;

@@ -158,7 +158,7 @@ static void urls_and_missing_directories_give_clear_errors(void)
     CHECK(s != NULL, "sqlite:PATH: %s", errbuf);
     store_close(s);
     snprintf(path, sizeof path, "%s/a.db", dir);
-    CHECK(raw_count(path, "SELECT count(*) FROM schema_version") == 1, "sqlite:PATH made the file PATH");
+    CHECK(raw_count(path, "SELECT count(*) FROM schema_version") == STORE_SCHEMA_VERSION, "sqlite:PATH made the file PATH");
     snprintf(url, sizeof url, "sqlite://%s/b.db", dir);
     s = store_open(url, errbuf, sizeof errbuf);
     CHECK(s != NULL && !strcmp(store_path(s), url + 9), "sqlite:///abs/path: %s", errbuf);
