@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 
 #include "log.h"
+#include "http.h"
 #include "proto.h"
 
 /* One device connection, as the loop sees it. */
@@ -34,6 +35,7 @@ struct server {
     net_metrics m;
     flag_table *flags_owned;
     struct lws_context *ctx;
+    http_ctx http;
     struct lws_protocols protocols[3];
     lws_sorted_usec_list_t tick;
     conn *conns;
@@ -43,53 +45,12 @@ struct server {
 
 static void wake(void *ctx) { lws_cancel_service(ctx); }
 
-/* ---- HTTP ---- */
-
-static int http_reply(struct lws *wsi, unsigned code, const char *type, const char *body)
-{
-    uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    size_t len = strlen(body);
-    if (lws_add_http_common_headers(wsi, code, type, (lws_filepos_t)len, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    /* lws_write needs LWS_PRE bytes of headroom before the payload. */
-    uint8_t *out = malloc(LWS_PRE + len + 1);
-    if (!out) return -1;
-    memcpy(out + LWS_PRE, body, len);
-    int n = lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-    free(out);
-    if (n < (int)len) return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
+/* ---- HTTP: everything but the device WebSocket is http.c's ---- */
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     server *sv = lws_context_user(lws_get_context(wsi));
-    (void)user;
-    (void)len;
-    switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return -1; /* a WebSocket without the ecgnet.v1 subprotocol */
-    case LWS_CALLBACK_HTTP: {
-        const char *uri = in;
-        if (!strcmp(uri, "/healthz")) return http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n");
-        if (!strcmp(uri, "/metrics")) {
-            int64_t depth = -1;
-            char err[256];
-            if (store_queue_depth(sv->st, &depth, err, sizeof err) != STORE_OK) depth = -1;
-            char *text = net_metrics_render(&sv->m, depth);
-            if (!text) return http_reply(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n");
-            int rc = http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", text);
-            free(text);
-            return rc;
-        }
-        return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n");
-    }
-    default:
-        break;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
+    return http_callback(&sv->http, wsi, reason, user, in, len);
 }
 
 /* ---- devices ---- */
@@ -299,7 +260,10 @@ server *server_create(const server_config *c, char *err, size_t errlen)
     }
     if (!(sv->st = store_open(url, err, errlen))) goto fail;
 
-    sv->protocols[0] = (struct lws_protocols){"http", callback_http, 0, 0, 0, NULL, 0};
+    sv->http.st = sv->st;
+    sv->http.m = &sv->m;
+    sv->http.tls = c->tls_cert != NULL;
+    sv->protocols[0] = (struct lws_protocols){"http", callback_http, HTTP_SESSION_BYTES, 0, 0, NULL, 0};
     sv->protocols[1] = (struct lws_protocols){PROTO_NAME, callback_device, sizeof(conn), 65536, 0, NULL, 0};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);

@@ -291,6 +291,12 @@ static void bad_input_gets_a_clear_close_code_and_harms_no_other_stream(void)
     script_msg short_frame[] = {{0, hello_ok, strlen(hello_ok), 0, 0}, {1, f1, n1 - 1, 0, 1}};
     CHECK(expect_close(port, short_frame, 2, texts, sizeof texts) == PROTO_CLOSE_MALFORMED, "short frame: %s", texts);
 
+    /* bad3 stays resumable; a resume that changes the signal's description is refused. */
+    make_hello(h, sizeof h, "dev1", token, "bad3", 250);
+    script_msg changed[] = {{0, h, strlen(h), 0, 0}};
+    CHECK(expect_close(port, changed, 1, texts, sizeof texts) == PROTO_CLOSE_MALFORMED, "changed resume: %s", texts);
+    CHECK(strstr(texts, "different sample rate"), "the refusal says why: '%s'", texts);
+
     size_t big_len = PROTO_MAX_FRAME_BYTES + 1;
     uint8_t *big = calloc(1, big_len);
     big[0] = 1;
@@ -339,6 +345,31 @@ static void bad_input_gets_a_clear_close_code_and_harms_no_other_stream(void)
           "the cut recording holds exactly the 10 samples of its one whole frame");
 }
 
+static void a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off(void)
+{
+    server_config c = {0};
+    c.ingest.data_dir = data_dir;
+    c.ingest.rate_limit = 4; /* four times real time */
+    char err[512];
+    running r = {server_create(&c, err, sizeof err), 0};
+    CHECK(r.sv != NULL, "server: %s", err);
+    if (!r.sv) return;
+    pthread_create(&r.thread, NULL, serve, r.sv);
+    char url[64];
+    device_config d = device(server_port(r.sv), "hurried", url, sizeof url);
+    d.speed = 0; /* as fast as it may */
+    device_stats st;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int done = device_run(&d, &src, &st, NULL, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    stop(&r);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double least = (double)src.nframes / src.fs / 4 - 1; /* the bucket starts with one second */
+    CHECK(done == 1 && st.reconnects == 0, "the device was cut off: %s", st.error);
+    CHECK(took >= least, "60 s of signal went through in %.1f s; at 4x it takes at least %.1f s", took, least);
+}
+
 int main(void)
 {
     net_log_set_level(NET_LOG_ERROR);
@@ -357,6 +388,7 @@ int main(void)
     RUN(many_devices_stream_at_once_each_into_its_own_recording);
     RUN(devices_resume_after_the_server_restarts_and_lose_nothing);
     RUN(bad_input_gets_a_clear_close_code_and_harms_no_other_stream);
+    RUN(a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off);
     free(src_samples);
     flag_table_free(table);
     bc_model_free(model);
