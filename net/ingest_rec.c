@@ -335,8 +335,12 @@ static void drain(rec *r, block *blocks)
         int64_t next = store_journal_next(r->j);
         if (b->first + (int64_t)b->n <= next) continue; /* stale: from a superseded connection */
         size_t skip = b->first < next ? (size_t)(next - b->first) : 0;
-        if (b->first > next ||
-            store_journal_append(r->j, next, b->data + skip * (size_t)r->hello.nleads, b->n - skip,
+        if (b->first > next) {
+            /* Samples queued behind a failed write: they cannot follow the journal's end. */
+            net_errf(err, sizeof err, "%s: samples from %lld queued behind a failed write (the journal ends at %lld)",
+                     r->journal_path, (long long)b->first, (long long)next);
+            failed = 1;
+        } else if (store_journal_append(r->j, next, b->data + skip * (size_t)r->hello.nleads, b->n - skip,
                                  (uint32_t)b->lead_off | (uint32_t)b->saturated << 16, err, sizeof err))
             failed = 1;
         else

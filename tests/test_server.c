@@ -1,5 +1,7 @@
 /* test_server.c — ecgnetd end to end: devices stream over ecgnet.v1 to an in-process server. */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <cjson/cJSON.h>
 
@@ -370,6 +372,48 @@ static void a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off(vo
     CHECK(took >= least, "60 s of signal went through in %.1f s; at 4x it takes at least %.1f s", took, least);
 }
 
+static void a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged(void)
+{
+    /* A fresh data directory, small files: then a file-size limit plays the full disk. */
+    char dir[1100], url_store[1200], tok[STORE_TOKEN_CHARS + 1], err[512];
+    snprintf(dir, sizeof dir, "%s", check_tmpdir("server-full"));
+    snprintf(url_store, sizeof url_store, "sqlite:%s/ecgnet.db", dir);
+    harness_device(url_store, "dev1", tok);
+    server_config c = {0};
+    c.ingest.data_dir = dir;
+    running r = {server_create(&c, err, sizeof err), 0};
+    CHECK(r.sv != NULL, "server: %s", err);
+    if (!r.sv) return;
+    pthread_create(&r.thread, NULL, serve, r.sv);
+    char url[64];
+    device_config d = device(server_port(r.sv), "full", url, sizeof url);
+    d.token = tok;
+    d.speed = 30;
+    device_stats st;
+    streaming sm = {&d, &st, 0};
+    struct rlimit old, small;
+    getrlimit(RLIMIT_FSIZE, &old);
+    small = old;
+    small.rlim_cur = 400 * 1024; /* the journal outgrows it after ~33 s of signal */
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &small);
+    pthread_t t;
+    pthread_create(&t, NULL, stream, &sm);
+    usleep(2500 * 1000);
+    setrlimit(RLIMIT_FSIZE, &old); /* the operator frees some space */
+    pthread_join(t, NULL);
+    char *metrics = harness_http_get(server_port(r.sv), "/metrics");
+    stop(&r);
+    CHECK(sm.done == 1, "the device did not finish after space came back: %s", st.error);
+    CHECK(st.reconnects >= 1, "the full disk never refused the device");
+    const char *m = metrics ? strstr(metrics, "\necgnet_storage_errors_total ") : NULL;
+    CHECK(m && atoll(m + strlen("\necgnet_storage_errors_total ")) >= 1, "storage errors not counted");
+    free(metrics);
+    char journal[1300];
+    snprintf(journal, sizeof journal, "%s/journal/dev1/full.ej", dir);
+    CHECK(harness_journal_diff(journal, &src) == 0, "the journal is not bit-exact after the full disk");
+}
+
 int main(void)
 {
     net_log_set_level(NET_LOG_ERROR);
@@ -389,6 +433,7 @@ int main(void)
     RUN(devices_resume_after_the_server_restarts_and_lose_nothing);
     RUN(bad_input_gets_a_clear_close_code_and_harms_no_other_stream);
     RUN(a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off);
+    RUN(a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged);
     free(src_samples);
     flag_table_free(table);
     bc_model_free(model);
