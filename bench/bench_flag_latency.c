@@ -90,7 +90,8 @@ int main(int argc, char **argv)
     printf("record %s: %s is met at sample %lld (%.1f s), %zu-sample frames\n", path, code, (long long)meets,
            (double)meets / src.fs, block);
 
-    /* 2. Live. */
+    /* 2. Live: the record up to ten seconds past the rule is enough. */
+    if (src.nframes > meets + (int64_t)(10 * src.fs)) src.nframes = meets + (int64_t)(10 * src.fs);
     char dir[] = "/tmp/ecgnet-flag-latency-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     char url_store[1200], token[STORE_TOKEN_CHARS + 1];
