@@ -19,9 +19,10 @@ cd "$work"
 "$build/cmd/ecgnet" synth . load --seconds "$seconds" --leads 12 --fs 500 --pvc 0.03 >/dev/null
 token="$("$build/cmd/ecgnet" device add load --site Bench --data data | grep -oE '[A-Za-z0-9_-]{43}' | head -1)"
 ulimit -n "$(ulimit -Hn)"
-/usr/bin/time -v "$build/cmd/ecgnetd" --data data --port "$port" --log-level warn 2>server.log &
+"$build/cmd/ecgnetd" --data data --port "$port" --log-level warn 2>server.log &
 server=$!
 sleep 1
+started=$(date +%s)
 
 metrics() { # GET /metrics without curl
   exec 3<>"/dev/tcp/127.0.0.1/$port"
@@ -48,6 +49,11 @@ awk '
       for (i = 0; i < n; i++) if (c[i] >= want) { printf "p%s latency <= %s s\n", (q == 0 ? "50" : q == 1 ? "99" : "99.9"), le[i]; break }
     }
   }' metrics.txt
+# The server's CPU time (user + system, clock ticks) and peak memory, from /proc.
+ticks=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+peak=$(awk '/VmHWM/ { print $2 }' "/proc/$server/status")
+elapsed=$(( $(date +%s) - started ))
+awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v e="$elapsed" -v p="$peak" \
+  'BEGIN { printf "ecgnetd: %.0f %% of one core over %d s, peak RSS %d MiB\n", 100 * t / hz / e, e, p / 1024 }' 
 kill -TERM "$server"
 wait "$server" || true
-grep -E "Percent of CPU|Maximum resident" server.log | sed 's/^\s*/ecgnetd: /'

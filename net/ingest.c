@@ -211,15 +211,28 @@ long ingest_recover(ingest *g, char *err, size_t errlen)
     size_t n = 0;
     if (store_recording_list_receiving(g->st, &list, &n, err, errlen) != STORE_OK) return -1;
     int64_t now = ingest_now_us();
-    pthread_mutex_lock(&g->mu);
     for (size_t i = 0; i < n; i++) {
+        /* A journal that ended before the crash only lacks its archive: finish it now. */
+        store_journal_summary sum = {0};
+        char jerr[1536];
+        int ended = store_journal_summarize(list[i].journal, &sum, jerr, sizeof jerr) == 0 && sum.ended;
+        pthread_mutex_lock(&g->mu);
         rec *r = rec_new_locked(g, list[i].device, list[i].recording);
-        if (!r) continue;
-        /* Its device has until the idle timeout to come back; the clock starts now. */
-        r->detached_us = now;
-        net_log(NET_LOG_INFO, "recover", "device=%s recording=%s", r->device, r->recording);
+        if (r) {
+            /* Otherwise its device has until the idle timeout to come back; the clock starts now. */
+            r->detached_us = now;
+            if (ended) {
+                pthread_mutex_lock(&r->mu);
+                r->end_requested = 1;
+                rec_schedule_locked(r);
+                pthread_mutex_unlock(&r->mu);
+            }
+        }
+        pthread_mutex_unlock(&g->mu);
+        if (r)
+            net_log(NET_LOG_INFO, "recover", "device=%s recording=%s samples=%lld ended=%s", list[i].device,
+                    list[i].recording, (long long)sum.frames, ended ? "yes" : "no");
     }
-    pthread_mutex_unlock(&g->mu);
     free(list);
     return (long)n;
 }

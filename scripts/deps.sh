@@ -5,7 +5,7 @@ set -euo pipefail
 ECGNET_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libfftw3-dev libedf-dev libopenblas-dev liblapacke-dev libcjson-dev
-  libsqlite3-dev libsodium-dev zlib1g-dev libwebsockets-dev libssl-dev
+  libsqlite3-dev libsodium-dev zlib1g-dev libwebsockets-dev libssl-dev openssl
 )
 
 ecgnet_install_deps() {
