@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -244,6 +245,14 @@ server *server_create(const server_config *c, char *err, size_t errlen)
         net_errf(err, errlen, "TLS needs both a certificate and a key (tls_cert, tls_key)");
         goto fail;
     }
+    /* Checked here for a message that names the file (libwebsockets would only say the TLS
+       set-up failed, and leaks its half-made context when it does). */
+    const char *tls_files[2] = {c->tls_cert, c->tls_key};
+    for (int i = 0; i < 2; i++)
+        if (tls_files[i] && access(tls_files[i], R_OK)) {
+            net_errf(err, errlen, "TLS %s %s: %s", i ? "key" : "certificate", tls_files[i], strerror(errno));
+            goto fail;
+        }
     if (!c->tls_cert && !c->plain && !is_loopback(sv->c.listen)) {
         net_errf(err, errlen,
                  "refusing plain ws:// on %s: give a TLS certificate and key, or declare a trusted network with plain = true",

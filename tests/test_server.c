@@ -414,49 +414,6 @@ static void a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged(v
     CHECK(harness_journal_diff(journal, &src) == 0, "the journal is not bit-exact after the full disk");
 }
 
-static void tls_serves_wss_and_plain_is_refused_off_the_loopback(void)
-{
-    char dir[1100], cert[1200], key[1200], cmd[4000], err[512];
-    snprintf(dir, sizeof dir, "%s", check_tmpdir("server-tls"));
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' -days 2 -subj /CN=localhost 2>/dev/null",
-             key, cert);
-    CHECK(system(cmd) == 0, "openssl could not make a test certificate");
-
-    server_config c = {0};
-    c.ingest.data_dir = data_dir;
-    c.listen = "0.0.0.0";
-    server *refused = server_create(&c, err, sizeof err);
-    CHECK(!refused && strstr(err, "refusing plain ws://") && strstr(err, "TLS"), "plain off loopback: '%s'", err);
-    server_free(refused);
-    c.tls_cert = cert;
-    c.tls_key = "/nonexistent/key.pem";
-    refused = server_create(&c, err, sizeof err);
-    CHECK(!refused && strstr(err, "TLS"), "unreadable key: '%s'", err);
-    server_free(refused);
-
-    c.listen = NULL;
-    c.tls_key = key;
-    c.ingest.flags = table;
-    c.ingest.model = model;
-    running r = {server_create(&c, err, sizeof err), 0};
-    CHECK(r.sv != NULL, "TLS server: %s", err);
-    if (!r.sv) return;
-    pthread_create(&r.thread, NULL, serve, r.sv);
-    char url[64];
-    device_config d = device(server_port(r.sv), "secure", url, sizeof url);
-    snprintf(url, sizeof url, "wss://127.0.0.1:%d", server_port(r.sv));
-    d.insecure = 1; /* the test's self-signed certificate */
-    device_stats st;
-    int done = device_run(&d, &src, &st, NULL, 0);
-    stop(&r);
-    CHECK(done == 1, "wss:// streaming failed: %s", st.error);
-    store_recording rec = stored("dev1", "secure");
-    CHECK(harness_journal_diff(rec.journal, &src) == 0, "the journal of the TLS stream is not bit-exact");
-}
-
 int main(void)
 {
     net_log_set_level(NET_LOG_ERROR);
@@ -477,7 +434,6 @@ int main(void)
     RUN(bad_input_gets_a_clear_close_code_and_harms_no_other_stream);
     RUN(a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off);
     RUN(a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged);
-    RUN(tls_serves_wss_and_plain_is_refused_off_the_loopback);
     free(src_samples);
     flag_table_free(table);
     bc_model_free(model);
