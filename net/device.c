@@ -27,6 +27,7 @@ typedef struct {
     int64_t start_us;    /* when streaming first began: the real-time clock's origin */
     int64_t connected_us, next_try_us;
     int attempts;
+    char close_reason[124]; /* the server's reason with its last close code */
     device_stats *st;
 } dev;
 
@@ -243,7 +244,8 @@ static void lost(dev *d, const char *why)
     d->hello_pending = 0;
     if (d->state == D_DONE || d->state == D_FAILED) return;
     if (fatal_code(d->st->close_code)) {
-        snprintf(d->st->error, sizeof d->st->error, "server closed with %d: %s", d->st->close_code, why);
+        snprintf(d->st->error, sizeof d->st->error, "server closed with %d: %s", d->st->close_code,
+                 d->close_reason[0] ? d->close_reason : why);
         settle(d, D_FAILED);
         return;
     }
@@ -276,6 +278,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (len >= 2) {
             const uint8_t *p = in;
             d->st->close_code = p[0] << 8 | p[1];
+            snprintf(d->close_reason, sizeof d->close_reason, "%.*s", (int)(len - 2 < 123 ? len - 2 : 123), (const char *)p + 2);
         }
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:

@@ -149,11 +149,19 @@ static int replay(void *ctx, int64_t first, const int32_t *frames, size_t n, uin
     return pipeline_push(ctx, frames, n, err, sizeof err) ? -1 : 0;
 }
 
+/* A resume must describe the same signal of the same patient: anything else would append one
+ * patient's samples to another's recording, or scale them wrongly. */
 static int same_stream(const proto_hello *a, const proto_hello *b)
 {
-    if (a->fs != b->fs || a->nleads != b->nleads || a->sample_bytes != b->sample_bytes) return 0;
-    for (int l = 0; l < a->nleads; l++)
-        if (strcmp(a->leads[l].name, b->leads[l].name) || a->leads[l].uv_per_unit != b->leads[l].uv_per_unit) return 0;
+    if (a->fs != b->fs || a->nleads != b->nleads || a->sample_bytes != b->sample_bytes ||
+        strcmp(a->patient.id, b->patient.id))
+        return 0;
+    for (int l = 0; l < a->nleads; l++) {
+        const fmt_lead *x = &a->leads[l], *y = &b->leads[l];
+        if (strcmp(x->name, y->name) || x->uv_per_unit != y->uv_per_unit || x->baseline != y->baseline ||
+            x->adc_min != y->adc_min || x->adc_max != y->adc_max)
+            return 0;
+    }
     return 1;
 }
 
@@ -247,7 +255,7 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
     }
     memset(r->hello.token, 0, sizeof r->hello.token);
     if (hs && !same_stream(&hs->hello, &r->hello)) {
-        net_errf(err, errlen, "resume of recording %s with a different sample rate, leads or sample type", r->recording);
+        net_errf(err, errlen, "resume of recording %s with a different patient, sample rate, leads, scaling or sample type", r->recording);
         return PROTO_CLOSE_MALFORMED;
     }
     snprintf(r->site, sizeof r->site, "%s", sr.site);
@@ -275,9 +283,19 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
 
 /* ---- streaming ---- */
 
+/* Whether (code, start) was raised already. */
+static int known_flag(const rec *r, const char *code, int64_t start)
+{
+    char key[48];
+    snprintf(key, sizeof key, "%s@%lld", code, (long long)start);
+    for (size_t i = 0; i < r->nsent; i++)
+        if (!strcmp(r->sent_flags[i], key)) return 1;
+    return 0;
+}
+
 static void raise_flag(rec *r, ingest_session *s, const flag *f)
 {
-    if (!remember_flag(r, f->code, f->start)) return;
+    if (known_flag(r, f->code, f->start)) return;
     char err[512], q[300];
     store_flag sf = {0};
     snprintf(sf.code, sizeof sf.code, "%s", f->code);
@@ -286,8 +304,13 @@ static void raise_flag(rec *r, ingest_session *s, const flag *f)
     sf.end = f->end > f->start ? f->end : f->start;
     snprintf(sf.reason_zh, sizeof sf.reason_zh, "%s", f->reason_zh);
     snprintf(sf.reason_en, sizeof sf.reason_en, "%s", f->reason_en);
-    if (store_flag_add(r->g->st, r->id, &sf, err, sizeof err) != STORE_OK)
+    if (store_flag_add(r->g->st, r->id, &sf, err, sizeof err) != STORE_OK) {
+        /* Not remembered: the next drain raises it again, so the queue gets it once the store
+           recovers (the device may see it twice, which beats never). */
         net_log(NET_LOG_ERROR, "flag_store_failed", "recording=%s error=%s", r->recording, net_log_quote(q, sizeof q, err));
+    } else {
+        remember_flag(r, f->code, f->start);
+    }
     atomic_fetch_add(&r->g->m->flags_total, 1);
     net_log(f->priority == FLAG_CRITICAL ? NET_LOG_WARN : NET_LOG_INFO, "flag",
             "device=%s recording=%s code=%s priority=%s start=%lld", r->device, r->recording, f->code,
@@ -575,7 +598,7 @@ void rec_run(rec *r)
         }
     }
     if (hs && r->loaded && !same_stream(&hs->hello, &r->hello)) {
-        net_errf(err, sizeof err, "resume of recording %s with a different sample rate, leads or sample type", r->recording);
+        net_errf(err, sizeof err, "resume of recording %s with a different patient, sample rate, leads, scaling or sample type", r->recording);
         net_log(NET_LOG_WARN, "reject", "code=%d device=%s peer=%s reason=%s", PROTO_CLOSE_MALFORMED, r->device, hs->peer,
                 net_log_quote(q, sizeof q, err));
         post_error(hs, PROTO_CLOSE_MALFORMED, err);

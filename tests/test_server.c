@@ -297,7 +297,12 @@ static void bad_input_gets_a_clear_close_code_and_harms_no_other_stream(void)
     make_hello(h, sizeof h, "dev1", token, "bad3", 250);
     script_msg changed[] = {{0, h, strlen(h), 0, 0}};
     CHECK(expect_close(port, changed, 1, texts, sizeof texts) == PROTO_CLOSE_MALFORMED, "changed resume: %s", texts);
-    CHECK(strstr(texts, "different sample rate"), "the refusal says why: '%s'", texts);
+    CHECK(strstr(texts, "different patient, sample rate"), "the refusal says why: '%s'", texts);
+    /* Nor may a resume bring another patient: that would mix two patients' ECGs. */
+    char other[1200];
+    snprintf(other, sizeof other, "%.*s,\"patient\":{\"id\":\"P-OTHER\"}}", (int)strlen(hello_ok) - 1, hello_ok);
+    script_msg other_patient[] = {{0, other, strlen(other), 0, 0}};
+    CHECK(expect_close(port, other_patient, 1, texts, sizeof texts) == PROTO_CLOSE_MALFORMED, "other patient: %s", texts);
 
     size_t big_len = PROTO_MAX_FRAME_BYTES + 1;
     uint8_t *big = calloc(1, big_len);
