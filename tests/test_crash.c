@@ -105,6 +105,42 @@ static void sigkill_mid_stream_then_restart_leaves_every_recording_complete_and_
     CHECK(midway >= N / 2, "only %d streams were midway when killed", midway);
 }
 
+/* Runs the daemon with ARGS (a shell word list), returns its exit status and its stderr in out. */
+static int daemon_exit(const char *args, char *out, size_t outlen)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/cmd/ecgnetd %s 2>&1", ECGNET_BINARY_DIR, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(out, 1, outlen - 1, p) : 0;
+    out[n] = 0;
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void the_daemon_explains_bad_configuration_and_exits_non_zero(void)
+{
+    char out[4096], args[2400], conf[1200];
+    CHECK(daemon_exit("--help", out, sizeof out) == 0 && strstr(out, "--config FILE"), "--help: %s", out);
+    CHECK(daemon_exit("--frobnicate 1", out, sizeof out) == 2 && strstr(out, "unknown setting 'frobnicate'"),
+          "unknown flag: %s", out);
+    snprintf(conf, sizeof conf, "%s/bad.conf", data_dir);
+    FILE *f = fopen(conf, "w");
+    fputs("# a comment\nport = 8080\nworkers = many\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--config %s", conf);
+    CHECK(daemon_exit(args, out, sizeof out) == 2 && strstr(out, "bad.conf:3") && strstr(out, "workers"),
+          "bad config line: %s", out);
+    CHECK(daemon_exit("--listen 0.0.0.0 --port 0 --data /tmp/ecgnet-never-created", out, sizeof out) == 1 &&
+              strstr(out, "refusing plain ws://"),
+          "plain on a public address: %s", out);
+    int port = harness_free_port();
+    pid_t pid = daemon_start(port);
+    snprintf(args, sizeof args, "--port %d --data %s/second", port, data_dir);
+    CHECK(daemon_exit(args, out, sizeof out) == 1 && strstr(out, "cannot listen"), "port in use: %s", out);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
     net_log_set_level(NET_LOG_ERROR);
@@ -115,6 +151,7 @@ int main(void)
     harness_record(rec_dir, "syn2", 2, 360, 60, &src, &src_samples);
     harness_device(store_url, "dev1", token);
     RUN(sigkill_mid_stream_then_restart_leaves_every_recording_complete_and_bit_exact);
+    RUN(the_daemon_explains_bad_configuration_and_exits_non_zero);
     free(src_samples);
     return check_report();
 }
