@@ -9,6 +9,8 @@
  * the model do not depend on the sample rate. */
 #include "beatclass.h"
 
+#include "rhythm_af.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +27,12 @@
 #define NBANK 4              /* beat-shape clusters per record */
 #define RR_LOCAL 10          /* beats in the local RR average */
 #define RR_LONG_S 300.0      /* span of the long-term RR average */
+#define RR_CTX 32            /* RR intervals of the rhythm context (AF or not, about 30 s) */
 #define MATCH_CORR 0.85      /* a beat joins a cluster at this QRS correlation... */
 #define MATCH_AMP_LO 0.7     /* ...and amplitude ratio */
 #define MATCH_AMP_HI 1.4
 #define BANK_DECAY 0.99f     /* cluster weights forget over about a hundred beats */
+#define SHIFT_MAX 8          /* beats are aligned to another within +-40 ms */
 #define BANK_SLOW 20         /* a template moves by 1/20 of a matching beat once established */
 
 typedef struct {
@@ -57,8 +61,11 @@ struct bc_stream {
     cluster bank[NBANK];
     int nbank;
     int64_t prev_sample;    /* last emitted beat, -1 before the first */
+    float prev_w[NL * G];   /* its window */
     double rr_hist[RR_LOCAL];
     int rr_n, rr_pos;
+    double rr_ctx[RR_CTX];  /* the last RR_CTX intervals, oldest first once full */
+    int ctx_n, ctx_pos;
     double rr_long, rr_time;
     int finished;
 };
@@ -171,6 +178,34 @@ static double corr(const float *a, const float *b, int from, int to)
     return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
 }
 
+/* Correlation of a shifted by sh grid points (a[k + sh] against b[k]) over b's indices
+ * from..to, kept to where both exist. */
+static double corr_at(const float *a, const float *b, int from, int to, int sh)
+{
+    if (from + sh < 0) from = -sh;
+    if (to + sh > G - 1) to = G - 1 - sh;
+    return corr(a + sh, b, from, to);
+}
+
+/* The shift (grid points, |shift| <= SHIFT_MAX) that best lines the QRS of beat w up with
+ * template t, both leads together, and that correlation. The detector's fiducial point may sit
+ * on the R peak of one beat and the S wave of the next of the same shape; unaligned, they would
+ * look like two shapes. */
+static int align(const float *w, const float *t, double *best_corr)
+{
+    int best = 0;
+    double bc = -2;
+    for (int sh = -SHIFT_MAX; sh <= SHIFT_MAX; sh++) {
+        double c = 0.5 * (corr_at(w, t, GI(-100), GI(100), sh) + corr_at(w + G, t + G, GI(-100), GI(100), sh));
+        if (c > bc + 1e-9 || (c > bc - 1e-9 && abs(sh) < abs(best))) {
+            bc = c;
+            best = sh;
+        }
+    }
+    *best_corr = bc;
+    return best;
+}
+
 /* Peak-to-peak amplitude of the QRS region (-100..+100 ms). */
 static float ppk(const float *a)
 {
@@ -249,6 +284,19 @@ static void bank_update(bc_stream *s, const float *w)
 }
 
 static double clamp_rr(double rr) { return rr < 0.1 ? 0.1 : rr > 5.0 ? 5.0 : rr; }
+
+/* Is the rhythm of the last RR_CTX intervals atrial fibrillation, by the AF detector's own test
+ * (rhythm_af.h: irregular without pattern, irregular still once ectopy is edited out)? */
+static int rhythm_is_af(const bc_stream *s)
+{
+    double rr[RR_CTX];
+    int n = s->ctx_n;
+    if (n < RR_CTX) return 0; /* too few to say: taken as regular */
+    for (int i = 0; i < n; i++) rr[i] = s->rr_ctx[(s->ctx_pos + i) % RR_CTX];
+    rh_af_features af;
+    rh_af_measure(rr, (size_t)n, &af);
+    return rh_af_decide(&af, (size_t)n);
+}
 
 /* Features of the front pending beat (next: the following beat's sample, or -1), then the RR
  * history and the templates learn from it. */
@@ -329,6 +377,11 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
         double a = s->rr_time < RR_LONG_S ? rr / s->rr_time : rr / RR_LONG_S;
         s->rr_long += a * (clamp_rr(rr) - s->rr_long);
     }
+    if (s->prev_sample >= 0) {
+        s->rr_ctx[s->ctx_pos] = clamp_rr((double)(p->b.sample - s->prev_sample) / fs);
+        s->ctx_pos = (s->ctx_pos + 1) % RR_CTX;
+        if (s->ctx_n < RR_CTX) s->ctx_n++;
+    }
     s->prev_sample = p->b.sample;
     bank_update(s, p->w);
 }
@@ -361,6 +414,15 @@ static int emit(bc_stream *s)
         bc_beat o;
         memset(&o, 0, sizeof o);
         o.sample = p->b.sample;
+        if (s->prev_sample >= 0) {
+            double cc;
+            (void)align(p->w, s->prev_w, &cc);
+            o.prev_corr = (float)cc;
+        } else {
+            o.prev_corr = NAN;
+        }
+        memcpy(s->prev_w, p->w, sizeof s->prev_w);
+        int in_af = rhythm_is_af(s); /* the rhythm before this beat (features() adds its RR) */
         features(s, p, next, o.features);
         int blank = 1;
         for (int k = GI(-100); k <= GI(100) && blank; k++) blank = p->w[k] == 0.0f;
@@ -369,6 +431,9 @@ static int emit(bc_stream *s)
             o.confidence = 0.0f;
         } else if (s->model) {
             o.label = bc_model_classify(s->model, o.features, &o.confidence);
+            /* MIT-BIH, like AAMI, labels the beats of AF 'N' however early they come: in AF an
+             * early beat is the rhythm, not an atrial premature beat. */
+            if (o.label == 'S' && in_af) o.label = 'N';
         } else {
             o.label = 'N';
             o.confidence = 0.0f;

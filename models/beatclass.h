@@ -39,6 +39,9 @@ typedef struct {
     int64_t sample;       /* the detector's fiducial point */
     char label;           /* 'N', 'S', 'V', 'F' or 'Q' ('Q' when the beat cannot be judged) */
     float confidence;     /* probability of the label, 0..1 */
+    float prev_corr;      /* QRS correlation with the previous beat's (-100..+100 ms, both leads,
+                             aligned within 40 ms), -1..1; NaN for the first beat. A run of
+                             beats of one shape stays near 1; polymorphic VT does not */
     int nfeatures;        /* features[0..nfeatures): filled when the stream was created to */
     float features[BC_MAX_FEATURES]; /*  keep them (training), else nfeatures is 0 */
 } bc_beat;
@@ -63,7 +66,9 @@ int bc_stream_beat(bc_stream *s, const dsp_beat *b, char *err, size_t errlen);
 void bc_stream_finish(bc_stream *s);
 
 /* Pops the next labelled beat, in order of sample. Returns 1 and fills *out, or 0 if none is
- * ready yet. */
+ * ready yet. A beat the model calls 'S' while the last 32 RR intervals before it are atrial
+ * fibrillation by the AF detector's own test (rhythm_af.h) is labelled 'N' (confidence
+ * unchanged): MIT-BIH, like AAMI, labels the beats of AF 'N' however early they come. */
 int bc_stream_next(bc_stream *s, bc_beat *out);
 
 /* Feature names of this program, in model order (for the model file header and reports). */

@@ -3,7 +3,9 @@
  * Rule kinds (the evaluator knows them; the table sets their thresholds per recording mode):
  *   episode         a rhythm episode whose label is in "labels", optionally with a mean rate of at
  *                   least "min_rate" (or under "max_rate") and a duration of "min_duration_s";
- *   event           a rhythm event (PAUSE, COUPLET, TRIPLET, VT_RUN, ASYSTOLE) named in "labels";
+ *   event           a rhythm event (PAUSE, COUPLET, TRIPLET, VT_RUN, ASYSTOLE) named in "labels",
+ *                   optionally at a rate of at least "min_rate" and, for runs, with a QRS
+ *                   polymorphism (rh_event.polymorphism) of at least "min_polymorphism";
  *   pause           pauses of at least "min_s", optionally only "within" episodes with those
  *                   labels, or only "outside" them; with "min_count", one flag when there are at
  *                   least that many;
@@ -41,7 +43,7 @@ typedef struct {
     int nwithin;
     char outside[MAX_LABELS][12];
     int noutside;
-    double min_rate, max_rate, min_duration_s, min_s, max_s; /* NAN when not set */
+    double min_rate, max_rate, min_duration_s, min_s, max_s, min_poly; /* NAN when not set */
     int min_count;           /* 0 when not set */
 } rule_params;
 
@@ -94,13 +96,13 @@ static double number_of(const cJSON *o, const char *field)
 static int parse_params(const cJSON *o, rule_params *p, const char *name, const char *code, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    p->min_rate = p->max_rate = p->min_duration_s = p->min_s = p->max_s = NAN;
+    p->min_rate = p->max_rate = p->min_duration_s = p->min_s = p->max_s = p->min_poly = NAN;
     if (!o || cJSON_IsNull(o)) return 0; /* not applied in this mode */
     if (!cJSON_IsObject(o)) {
         snprintf(err, errlen, "%s: rule %s: a mode's thresholds must be an object", name, code);
         return -1;
     }
-    static const char *known[] = {"labels", "within", "outside", "min_rate", "max_rate", "min_duration_s", "min_s", "max_s", "min_count"};
+    static const char *known[] = {"labels", "within", "outside", "min_rate", "max_rate", "min_duration_s", "min_s", "max_s", "min_count", "min_polymorphism"};
     const cJSON *it;
     cJSON_ArrayForEach(it, o) {
         size_t k = 0;
@@ -130,6 +132,11 @@ static int parse_params(const cJSON *o, rule_params *p, const char *name, const 
     p->min_duration_s = number_of(o, "min_duration_s");
     p->min_s = number_of(o, "min_s");
     p->max_s = number_of(o, "max_s");
+    p->min_poly = number_of(o, "min_polymorphism");
+    if (!isnan(p->min_poly) && p->min_poly > 1) {
+        snprintf(err, errlen, "%s: rule %s: \"min_polymorphism\" is a fraction, 0..1", name, code);
+        return -1;
+    }
     double c = number_of(o, "min_count");
     /* A count is a small whole number; anything else is a typo in the table, and converting it
        to int unchecked would be undefined behaviour. */
@@ -371,6 +378,7 @@ static void evaluate(const rule *r, const rule_params *p, const flag_input *in, 
             const rh_event *e = &in->events[i];
             if (!has_label(p->labels, p->nlabels, event_name(e->type))) continue;
             if (!isnan(p->min_rate) && !(e->rate_bpm >= p->min_rate)) continue;
+            if (!isnan(p->min_poly) && !(e->polymorphism >= p->min_poly)) continue;
             add(l, r, in, e->start, e->end, e->type == RH_PAUSE ? e->longest_rr_s : e->rate_bpm, e->nbeats);
         }
         break;

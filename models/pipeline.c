@@ -214,11 +214,10 @@ static int append_beat(pipeline *p, const dsp_beat *d, const bc_beat *c, char *e
     pb->lead = d->lead;
     pb->searchback = d->searchback;
     if (p->rh && tell_unreadable(p, pb->sample + 1, err, errlen)) return -1;
-    if (p->pw) {
-        if (rh_stream_beat_atrial(p->rh, pb->sample, pb->label, pwave_of(p, pb->sample), err, errlen)) return -1;
-    } else if (p->rh && rh_stream_beat(p->rh, pb->sample, pb->label, err, errlen)) {
+    double shape = c ? c->prev_corr : NAN; /* the QRS against the previous beat's: polymorphic VT */
+    if (p->rh && rh_stream_beat_shape(p->rh, pb->sample, pb->label, p->pw ? pwave_of(p, pb->sample) : NAN,
+                                      shape, err, errlen))
         return -1;
-    }
     return 0;
 oom:
     snprintf(err, errlen, "pipeline: out of memory for %zu beats", p->nbeats + 1);

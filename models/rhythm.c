@@ -46,6 +46,7 @@ typedef struct {
     int n;               /* V beats in the run */
     int since_v;         /* non-V beats since the last V */
     int64_t longest;     /* period 1: longest RR inside the run */
+    int pairs, differ;   /* period 1: successive V beats with known shapes; how many differ */
     int64_t hist[3];     /* the latest beats, hist[0] newest */
     int nhist;
     rh_track *out;
@@ -159,9 +160,9 @@ void rh_stream_free(rh_stream *s)
 }
 
 static int push_event(rh_stream *s, rh_event_type type, int64_t start, int64_t end, int nbeats,
-                      double rate, double longest_s)
+                      double rate, double longest_s, double polymorphism)
 {
-    rh_event e = {type, start, end, nbeats, rate, longest_s};
+    rh_event e = {type, start, end, nbeats, rate, longest_s, polymorphism};
     return fifo_push(&s->events, &e);
 }
 
@@ -195,17 +196,22 @@ static int pattern_close(rh_stream *s, pattern *p, int64_t end)
     if (p->period == 1 && p->n >= 2) {
         double rate = run_rate(s, p->n, p->start, p->last_v);
         rh_event_type t = p->n == 2 ? RH_COUPLET : (rate >= TACHY_BPM ? RH_VT_RUN : RH_TRIPLET);
-        if (push_event(s, t, p->start, p->last_v + 1, p->n, rate, (double)p->longest / s->fs)) return -1;
+        double poly = t == RH_VT_RUN && p->pairs >= RH_POLY_MIN_PAIRS ? (double)p->differ / p->pairs : 0.0;
+        if (push_event(s, t, p->start, p->last_v + 1, p->n, rate, (double)p->longest / s->fs, poly)) return -1;
     }
     return 0;
 }
 
-static int pattern_beat(rh_stream *s, pattern *p, int64_t sample, int is_v)
+static int pattern_beat(rh_stream *s, pattern *p, int64_t sample, int is_v, double shape)
 {
     int q = p->period - 1; /* non-V beats between the V beats of the pattern */
     if (is_v) {
         if (p->active && p->since_v == q) {
             p->n++;
+            if (q == 0 && !isnan(shape)) { /* the beat before was the run's previous V */
+                p->pairs++;
+                p->differ += shape < RH_POLY_CORR;
+            }
             if (sample - p->last_v > p->longest) p->longest = sample - p->last_v;
             p->last_v = sample;
         } else {
@@ -217,6 +223,7 @@ static int pattern_beat(rh_stream *s, pattern *p, int64_t sample, int is_v)
                 p->last_v = sample;
                 p->n = 1;
                 p->longest = 0;
+                p->pairs = p->differ = 0;
             }
         }
         p->since_v = 0;
@@ -407,6 +414,12 @@ int rh_stream_beat(rh_stream *s, int64_t sample, char label, char *err, size_t e
 
 int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave, char *err, size_t errlen)
 {
+    return rh_stream_beat_shape(s, sample, label, pwave, NAN, err, errlen);
+}
+
+int rh_stream_beat_shape(rh_stream *s, int64_t sample, char label, double pwave, double shape,
+                         char *err, size_t errlen)
+{
     if (s->finished) {
         snprintf(err, errlen, "rhythm analysis: beat at sample %lld after the end of the record",
                  (long long)sample);
@@ -427,8 +440,8 @@ int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave
     if (sample < s->unread_end) return 0; /* inside an unreadable stretch: not to be trusted */
     if (sample > s->tr[TR_U].horizon) s->tr[TR_U].horizon = sample;
     int is_v = label == 'V';
-    if (pattern_beat(s, &s->vrun, sample, is_v) || pattern_beat(s, &s->big, sample, is_v) ||
-        pattern_beat(s, &s->trig, sample, is_v) || fifo_push(&s->beats, &sample))
+    if (pattern_beat(s, &s->vrun, sample, is_v, shape) || pattern_beat(s, &s->big, sample, is_v, shape) ||
+        pattern_beat(s, &s->trig, sample, is_v, shape) || fifo_push(&s->beats, &sample))
         return oom(err, errlen);
     if (s->have_beat) {
         int64_t rr = sample - s->last_beat;
@@ -441,7 +454,7 @@ int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave
         if (fifo_push(&s->entries, &e)) return oom(err, errlen);
         if ((double)rr >= PAUSE_S * s->fs &&
             push_event(s, (double)rr >= ASYSTOLE_S * s->fs ? RH_ASYSTOLE : RH_PAUSE, s->last_beat,
-                       sample, 2, 60.0 * s->fs / (double)rr, (double)rr / s->fs))
+                       sample, 2, 60.0 * s->fs / (double)rr, (double)rr / s->fs, 0.0))
             return oom(err, errlen);
     }
     s->have_beat = 1;

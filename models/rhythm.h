@@ -58,7 +58,18 @@ typedef struct {
     int nbeats;
     double rate_bpm;      /* for runs: rate over the run; for pauses: 60 / RR */
     double longest_rr_s;  /* for pauses: the RR; for runs: their longest RR */
+    double polymorphism;  /* VT runs: the fraction of successive V beats whose QRS shapes differ
+                             (correlation < RH_POLY_CORR), over runs of >= RH_POLY_MIN_PAIRS
+                             such pairs with known shapes; 0 otherwise (monomorphic, too short
+                             to judge, or no shapes given) */
 } rh_event;
+
+/* A QRS is another shape than the one before it below this correlation (both leads, aligned):
+ * beats of one focus correlate above 0.9 even through noise; the twisting axis of torsades
+ * and the shifting foci of polymorphic VT take successive beats well under it. */
+#define RH_POLY_CORR 0.7
+/* Shape pairs a run needs before its polymorphism is judged (a run of 5 V beats). */
+#define RH_POLY_MIN_PAIRS 4
 
 typedef struct rh_stream rh_stream;
 
@@ -76,6 +87,12 @@ int rh_stream_beat(rh_stream *s, int64_t sample, char label, char *err, size_t e
  * half the beats of an AF window have one and their median is >= 0.5 (repeatable P waves), the
  * window is not AF whatever its RR intervals. */
 int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave, char *err, size_t errlen);
+
+/* As rh_stream_beat_atrial, with the beat's QRS shape against the beat before it: shape is their
+ * correlation (beatclass.h, bc_beat.prev_corr), NaN when unknown. Within a run of V beats the
+ * successive correlations give the run's polymorphism (rh_event.polymorphism). */
+int rh_stream_beat_shape(rh_stream *s, int64_t sample, char label, double pwave, double shape,
+                         char *err, size_t errlen);
 
 /* [start, end) is unreadable (no beats can be trusted there). Stretches arrive in order, before
  * any beat after their start (a stretch reaching back before the last beat is cut after it). The

@@ -251,6 +251,46 @@ static void a_stream_releases_the_last_beat_only_when_finished(void)
     bc_stream_free(s);
 }
 
+/* A QRS-like wave centred on sample c (sign +1 or -1: an upright or inverted complex). */
+static void put_qrs(float *sig, int n, int c, float sign)
+{
+    for (int i = -25; i <= 25; i++) {
+        if (c + i < 0 || c + i >= n) continue;
+        double t = i / 6.0;
+        sig[c + i] += sign * (float)(1000.0 * t * exp(-t * t / 2) + 600.0 * exp(-(t - 1.5) * (t - 1.5)));
+    }
+}
+
+static void each_beat_carries_its_qrs_correlation_with_the_previous_one(void)
+{
+    enum { N = 250 * 12 };
+    static float sig[N];
+    memset(sig, 0, sizeof sig);
+    char err[256];
+    bc_stream *s = bc_stream_create(NULL, 250.0, 1, 0, err, sizeof err);
+    CHECK(s != NULL, "bc_stream_create: %s", err);
+    if (!s) return;
+    /* Ten beats; the detector's fiducial point wanders by up to 20 ms around the wave, which
+     * alignment must absorb; beat 6 is inverted (another shape). */
+    const int jitter[10] = {0, 5, -5, 3, -4, 0, 2, -5, 5, 0};
+    for (int k = 0; k < 10; k++) put_qrs(sig, N, 300 + 250 * k, k == 6 ? -1.0f : 1.0f);
+    CHECK(bc_stream_signal(s, 0, sig, N, N, err, sizeof err) == 0, "signal: %s", err);
+    for (int k = 0; k < 10; k++) {
+        dsp_beat b;
+        memset(&b, 0, sizeof b);
+        b.sample = 300 + 250 * k + jitter[k];
+        CHECK(bc_stream_beat(s, &b, err, sizeof err) == 0, "beat: %s", err);
+    }
+    bc_stream_finish(s);
+    bc_beat o;
+    for (int k = 0; k < 10 && bc_stream_next(s, &o); k++) {
+        if (k == 0) CHECK(isnan(o.prev_corr), "the first beat has none: %g", o.prev_corr);
+        else if (k == 6 || k == 7) CHECK(o.prev_corr < 0.5f, "beat %d against an inverted one: %g", k, o.prev_corr);
+        else CHECK(o.prev_corr > 0.95f, "beat %d, same shape, shifted %d samples: %g", k, jitter[k], o.prev_corr);
+    }
+    bc_stream_free(s);
+}
+
 static const char *tmpfile_in(const char *dir, const char *name)
 {
     static char path[1200];
@@ -484,6 +524,7 @@ int main(void)
     RUN(labels_do_not_depend_on_the_push_size);
     RUN(one_lead_and_twelve_lead_records_get_every_beat_labelled);
     RUN(a_stream_releases_the_last_beat_only_when_finished);
+    RUN(each_beat_carries_its_qrs_correlation_with_the_previous_one);
     RUN(an_mlp_trained_on_one_record_labels_another_records_v_beats);
     RUN(training_twice_gives_the_same_bytes);
     RUN(an_mlp_file_round_trips_and_classifies_identically);

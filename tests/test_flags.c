@@ -104,6 +104,42 @@ static void vt_is_critical_from_150_per_min_for_30_s_and_urgent_below(void)
     }
 }
 
+static void polymorphic_vt_from_150_per_min_is_critical_and_below_either_threshold_urgent(void)
+{
+    for (int mode = 0; mode <= 1; mode++) {
+        rec poly = {0}, slow = {0}, mono = {0};
+        beats_at_rate(&poly, 0, 60, 70);
+        event(&poly, RH_VT_RUN, 20, 24, 10, 150, 0.4);
+        poly.ev[0].polymorphism = 0.5;
+        flag_priority p = FLAG_ROUTINE;
+        CHECK(flagged(&poly, (flag_mode)mode, "VT_POLYMORPHIC", &p) && p == FLAG_CRITICAL,
+              "half the beats change shape at 150/min");
+        CHECK(!flagged(&poly, (flag_mode)mode, "VT_RUN", NULL), "not also an urgent run");
+        beats_at_rate(&slow, 0, 60, 70);
+        event(&slow, RH_VT_RUN, 20, 24, 10, 149, 0.4);
+        slow.ev[0].polymorphism = 1.0;
+        CHECK(!flagged(&slow, (flag_mode)mode, "VT_POLYMORPHIC", NULL), "149/min is not");
+        CHECK(flagged(&slow, (flag_mode)mode, "VT_RUN", &p) && p == FLAG_URGENT, "149/min: an urgent run");
+        beats_at_rate(&mono, 0, 60, 70);
+        event(&mono, RH_VT_RUN, 20, 24, 10, 220, 0.3);
+        mono.ev[0].polymorphism = 0.49;
+        CHECK(!flagged(&mono, (flag_mode)mode, "VT_POLYMORPHIC", NULL), "polymorphism 0.49 is not");
+        CHECK(flagged(&mono, (flag_mode)mode, "VT_RUN", NULL), "0.49: an urgent run");
+    }
+}
+
+static void a_polymorphism_threshold_above_1_is_refused(void)
+{
+    const char *json = "{\"rules\": [{\"code\": \"X\", \"kind\": \"event\", \"priority\": \"critical\","
+                       " \"resting\": {\"labels\": [\"VT_RUN\"], \"min_polymorphism\": 2},"
+                       " \"zh\": \"x\", \"en\": \"x\"}]}";
+    flag_table *t = NULL;
+    char err[256] = "";
+    CHECK(flag_table_parse(json, "t.json", &t, err, sizeof err) != 0, "refused");
+    CHECK(strstr(err, "t.json") && strstr(err, "min_polymorphism"), "names the file and field: %s", err);
+    flag_table_free(t);
+}
+
 static void a_pause_of_3_s_is_critical_at_rest_and_4_s_in_continuous_recordings(void)
 {
     rec a = {0}, b = {0}, c = {0}, d = {0};
@@ -342,6 +378,8 @@ int main(void)
     if (!table) return check_report();
     RUN(ventricular_flutter_is_critical_in_both_modes);
     RUN(vt_is_critical_from_150_per_min_for_30_s_and_urgent_below);
+    RUN(polymorphic_vt_from_150_per_min_is_critical_and_below_either_threshold_urgent);
+    RUN(a_polymorphism_threshold_above_1_is_refused);
     RUN(a_pause_of_3_s_is_critical_at_rest_and_4_s_in_continuous_recordings);
     RUN(three_pauses_of_3_s_are_critical_in_continuous_recordings_two_are_not);
     RUN(in_af_only_an_rr_of_5_s_is_critical_in_continuous_recordings);

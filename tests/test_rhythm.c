@@ -371,6 +371,67 @@ static void a_run_of_5_v_at_150_bpm_is_a_vt_run_event_but_no_vt_episode(void)
     CHECK(seconds_of(&r, "VT") == 0, "5 beats of VT are no sustained VT");
 }
 
+/* A run of nv V beats at 200 bpm amid sinus rhythm, every beat's QRS correlating `shape` with
+ * the one before it except the V beats listed in `odd` (indices into the run), whose correlation
+ * is odd_shape; the run's event. */
+static rh_event shaped_run(int nv, double shape, const int *odd, int nodd, double odd_shape, size_t *nev)
+{
+    char err[256];
+    rh_event ev;
+    memset(&ev, 0, sizeof ev);
+    *nev = 0;
+    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
+    CHECK(rs != NULL, "%s", err);
+    if (!rs) return ev;
+    double t = 0;
+    int ok = 1;
+    for (int i = 0; i < 40 && ok; i++, t += 0.8)
+        ok = !rh_stream_beat_shape(rs, (int64_t)(t * FS), 'N', NAN, 0.98, err, sizeof err);
+    for (int i = 0; i < nv && ok; i++, t += 0.3) {
+        double c = i == 0 ? 0.2 : shape; /* the first V is unlike the sinus beat before it */
+        for (int k = 0; k < nodd; k++)
+            if (odd[k] == i) c = odd_shape;
+        ok = !rh_stream_beat_shape(rs, (int64_t)(t * FS), 'V', NAN, c, err, sizeof err);
+    }
+    for (int i = 0; i < 40 && ok; i++, t += 0.8)
+        ok = !rh_stream_beat_shape(rs, (int64_t)((t + 0.5) * FS), 'N', NAN, i ? 0.98 : 0.2, err, sizeof err);
+    CHECK(ok, "%s", err);
+    rh_stream_finish(rs, (int64_t)((t + 1) * FS));
+    rh_event e;
+    while (rh_stream_next_event(rs, &e))
+        if (e.type == RH_VT_RUN) {
+            ev = e;
+            (*nev)++;
+        }
+    rh_stream_free(rs);
+    return ev;
+}
+
+static void a_vt_run_whose_qrs_changes_beat_to_beat_is_polymorphic_and_one_of_one_shape_is_not(void)
+{
+    size_t n;
+    int every[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, half[] = {1, 3, 5, 7, 9, 11};
+    rh_event e = shaped_run(12, 0.95, NULL, 0, 0, &n);
+    CHECK(n == 1 && e.nbeats == 12 && e.polymorphism == 0.0, "monomorphic: %zu runs, polymorphism %g", n, e.polymorphism);
+    e = shaped_run(12, 0.95, every, 11, 0.4, &n);
+    CHECK(n == 1 && e.polymorphism == 1.0, "every beat another shape: polymorphism %g", e.polymorphism);
+    /* On both sides of RH_POLY_CORR: 0.69 differs, 0.70 does not. */
+    e = shaped_run(12, 0.95, every, 11, RH_POLY_CORR - 0.01, &n);
+    CHECK(n == 1 && e.polymorphism == 1.0, "correlation just under the threshold: %g", e.polymorphism);
+    e = shaped_run(12, 0.95, every, 11, RH_POLY_CORR, &n);
+    CHECK(n == 1 && e.polymorphism == 0.0, "correlation at the threshold: %g", e.polymorphism);
+    e = shaped_run(12, 0.95, half, 6, 0.3, &n);
+    CHECK(n == 1 && fabs(e.polymorphism - 6.0 / 11.0) < 1e-9, "6 of 11 pairs differ: %g", e.polymorphism);
+    /* Too short to judge: 4 V beats give 3 pairs (RH_POLY_MIN_PAIRS is 4); 5 give 4. */
+    e = shaped_run(4, 0.3, NULL, 0, 0, &n);
+    CHECK(n == 1 && e.polymorphism == 0.0, "4 beats are not judged: %g", e.polymorphism);
+    e = shaped_run(5, 0.3, NULL, 0, 0, &n);
+    CHECK(n == 1 && e.polymorphism == 1.0, "5 beats are: %g", e.polymorphism);
+    /* Unknown shapes (rh_stream_beat) never make a run polymorphic. */
+    e = shaped_run(12, NAN, NULL, 0, 0, &n);
+    CHECK(n == 1 && e.polymorphism == 0.0, "no shapes: %g", e.polymorphism);
+}
+
 static void three_v_at_99_bpm_are_a_triplet_and_at_101_a_vt_run(void)
 {
     result r;
@@ -842,6 +903,7 @@ int main(void)
     RUN(two_consecutive_v_are_a_couplet_and_three_a_run);
     RUN(a_run_of_5_v_at_150_bpm_is_a_vt_run_event_but_no_vt_episode);
     RUN(three_v_at_99_bpm_are_a_triplet_and_at_101_a_vt_run);
+    RUN(a_vt_run_whose_qrs_changes_beat_to_beat_is_polymorphic_and_one_of_one_shape_is_not);
     RUN(vt_of_31_s_or_35_s_is_a_vt_episode_and_of_29_s_is_not);
     RUN(unreadable_stretches_are_episodes_u_and_end_runs);
     RUN(results_do_not_depend_on_when_the_output_is_read_and_arrive_with_bounded_delay);
