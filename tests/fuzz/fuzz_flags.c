@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flag_table_parse(json, "fuzz.json", &t, err, sizeof err) == 0) {
         static const int64_t beats[] = {0, 400, 800, 1200, 2900, 3300, 3400, 3500, 3600, 5000};
         rh_episode ep[2] = {{"AFIB", 0, 2000, 150}, {"VT", 2000, 4000, 200}};
-        rh_event ev[2] = {{RH_PAUSE, 1200, 2900, 2, 30, 3.4}, {RH_VT_RUN, 3300, 3700, 4, 200, 0.3}};
+        rh_event ev[2] = {{RH_PAUSE, 1200, 2900, 2, 30, 3.4, 0}, {RH_VT_RUN, 3300, 3700, 4, 200, 0.3, 0.8}};
         for (int mode = 0; mode <= 1; mode++) {
             flag_input in = {500.0, 6000, 2, (flag_mode)mode, ep, 2, ev, 2, beats, 10};
             flag *f = NULL;
