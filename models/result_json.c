@@ -69,6 +69,7 @@ char *result_json(const pipeline_result *r, const result_json_info *info, int pr
         cJSON_AddNumberToObject(o, "beats", e->nbeats);
         cJSON_AddNumberToObject(o, "rate_bpm", e->rate_bpm);
         cJSON_AddNumberToObject(o, "longest_rr_s", e->longest_rr_s);
+        if (e->type == RH_VT_RUN) cJSON_AddNumberToObject(o, "polymorphism", e->polymorphism);
         cJSON_AddItemToArray(events, o);
     }
     cJSON *flags = cJSON_AddArrayToObject(root, "flags");
