@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,72 @@
 #include "device.h"
 #include "journal.h"
 #include "proto.h"
+#include "server.h"
 #include "store.h"
 #include "synth.h"
+
+/* An in-process ecgnetd running its loop in a thread. */
+typedef struct {
+    server *sv;
+    pthread_t thread;
+} harness_server;
+
+static inline void *harness_loop(void *sv)
+{
+    server_run(sv);
+    return NULL;
+}
+
+/* Starts a server on C; exits the test when it cannot (nothing else could run). */
+static inline harness_server harness_serve(const server_config *c)
+{
+    char err[512];
+    harness_server r = {server_create(c, err, sizeof err), 0};
+    if (!r.sv) {
+        fprintf(stderr, "server_create: %s\n", err);
+        exit(2);
+    }
+    pthread_create(&r.thread, NULL, harness_loop, r.sv);
+    return r;
+}
+
+static inline void harness_stop(harness_server *r)
+{
+    server_stop(r->sv);
+    pthread_join(r->thread, NULL);
+    server_free(r->sv);
+    r->sv = NULL;
+}
+
+/* The store's row for RECORDING of DEVICE (zeroed when missing, with a message on stderr). */
+static inline store_recording harness_stored(const char *store_url, const char *dev, const char *recording)
+{
+    char err[512];
+    store_recording r = {0};
+    store *st = store_open(store_url, err, sizeof err);
+    if (!st || store_recording_find(st, dev, recording, &r, err, sizeof err) != STORE_OK)
+        fprintf(stderr, "%s/%s: %s\n", dev, recording, err);
+    store_close(st);
+    return r;
+}
+
+/* A simulated device streaming RECORDING as dev1 with TOKEN to the loopback PORT, as fast as
+ * acknowledged; URL is its buffer for the address. */
+static inline device_config harness_device_config(int port, const char *token, const char *recording, char *url,
+                                                  size_t urllen)
+{
+    snprintf(url, urllen, "ws://127.0.0.1:%d", port);
+    device_config c = {0};
+    c.url = url;
+    c.device = "dev1";
+    c.token = token;
+    c.recording = recording;
+    c.ndevices = 1;
+    c.mode = PROTO_MODE_CONTINUOUS;
+    c.timeout_s = 60;
+    c.quiet = 1;
+    return c;
+}
 
 /* Writes a synthetic ECG (with ectopic beats and some noise) as the WFDB record DIR/NAME and
  * loads it as a device source. Exits the test on failure: nothing else can run without it. */

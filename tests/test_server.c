@@ -18,16 +18,7 @@ static bc_model *model;
 static device_source src;
 static int32_t *src_samples;
 
-typedef struct {
-    server *sv;
-    pthread_t thread;
-} running;
-
-static void *serve(void *sv)
-{
-    server_run(sv);
-    return NULL;
-}
+typedef harness_server running;
 
 static running start(int port, double hello_timeout_s)
 {
@@ -38,50 +29,17 @@ static running start(int port, double hello_timeout_s)
     c.ingest.workers = 2;
     c.ingest.flags = table;
     c.ingest.model = model;
-    char err[512];
-    running r = {server_create(&c, err, sizeof err), 0};
-    if (!r.sv) {
-        fprintf(stderr, "server_create: %s\n", err);
-        exit(2);
-    }
-    pthread_create(&r.thread, NULL, serve, r.sv);
-    return r;
+    return harness_serve(&c);
 }
 
-static void stop(running *r)
-{
-    server_stop(r->sv);
-    pthread_join(r->thread, NULL);
-    server_free(r->sv);
-    r->sv = NULL;
-}
+static void stop(running *r) { harness_stop(r); }
 
 static device_config device(int port, const char *recording, char *url, size_t urllen)
 {
-    snprintf(url, urllen, "ws://127.0.0.1:%d", port);
-    device_config c = {0};
-    c.url = url;
-    c.device = "dev1";
-    c.token = token;
-    c.recording = recording;
-    c.ndevices = 1;
-    c.speed = 0;
-    c.mode = PROTO_MODE_CONTINUOUS;
-    c.timeout_s = 60;
-    c.quiet = 1;
-    return c;
+    return harness_device_config(port, token, recording, url, urllen);
 }
 
-static store_recording stored(const char *dev, const char *recording)
-{
-    char err[512];
-    store_recording r = {0};
-    store *st = store_open(store_url, err, sizeof err);
-    if (!st || store_recording_find(st, dev, recording, &r, err, sizeof err) != STORE_OK)
-        fprintf(stderr, "%s/%s: %s\n", dev, recording, err);
-    store_close(st);
-    return r;
-}
+static store_recording stored(const char *dev, const char *recording) { return harness_stored(store_url, dev, recording); }
 
 /* `ecgnet analyze --json` on the record file, parsed. */
 static cJSON *cli_analysis(const char *record)
@@ -357,11 +315,7 @@ static void a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off(vo
     server_config c = {0};
     c.ingest.data_dir = data_dir;
     c.ingest.rate_limit = 4; /* four times real time */
-    char err[512];
-    running r = {server_create(&c, err, sizeof err), 0};
-    CHECK(r.sv != NULL, "server: %s", err);
-    if (!r.sv) return;
-    pthread_create(&r.thread, NULL, serve, r.sv);
+    running r = harness_serve(&c);
     char url[64];
     device_config d = device(server_port(r.sv), "hurried", url, sizeof url);
     d.speed = 0; /* as fast as it may */
@@ -380,16 +334,13 @@ static void a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off(vo
 static void a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged(void)
 {
     /* A fresh data directory, small files: then a file-size limit plays the full disk. */
-    char dir[1100], url_store[1200], tok[STORE_TOKEN_CHARS + 1], err[512];
+    char dir[1100], url_store[1200], tok[STORE_TOKEN_CHARS + 1];
     snprintf(dir, sizeof dir, "%s", check_tmpdir("server-full"));
     snprintf(url_store, sizeof url_store, "sqlite:%s/ecgnet.db", dir);
     harness_device(url_store, "dev1", tok);
     server_config c = {0};
     c.ingest.data_dir = dir;
-    running r = {server_create(&c, err, sizeof err), 0};
-    CHECK(r.sv != NULL, "server: %s", err);
-    if (!r.sv) return;
-    pthread_create(&r.thread, NULL, serve, r.sv);
+    running r = harness_serve(&c);
     char url[64];
     device_config d = device(server_port(r.sv), "full", url, sizeof url);
     d.token = tok;

@@ -19,49 +19,11 @@ static bc_model *model;
 static device_source src;
 static int32_t *src_samples;
 
-typedef struct {
-    server *sv;
-    pthread_t thread;
-} running;
-
-static void *serve(void *sv)
-{
-    server_run(sv);
-    return NULL;
-}
-
-static void stop(running *r)
-{
-    server_stop(r->sv);
-    pthread_join(r->thread, NULL);
-    server_free(r->sv);
-    r->sv = NULL;
-}
+typedef harness_server running;
 
 static device_config device(int port, const char *recording, char *url, size_t urllen)
 {
-    snprintf(url, urllen, "ws://127.0.0.1:%d", port);
-    device_config c = {0};
-    c.url = url;
-    c.device = "dev1";
-    c.token = token;
-    c.recording = recording;
-    c.ndevices = 1;
-    c.mode = PROTO_MODE_CONTINUOUS;
-    c.timeout_s = 60;
-    c.quiet = 1;
-    return c;
-}
-
-static store_recording stored(const char *dev, const char *recording)
-{
-    char err[512];
-    store_recording r = {0};
-    store *st = store_open(store_url, err, sizeof err);
-    if (!st || store_recording_find(st, dev, recording, &r, err, sizeof err) != STORE_OK)
-        fprintf(stderr, "%s/%s: %s\n", dev, recording, err);
-    store_close(st);
-    return r;
+    return harness_device_config(port, token, recording, url, urllen);
 }
 
 static void tls_serves_wss_and_plain_is_refused_off_the_loopback(void)
@@ -91,19 +53,16 @@ static void tls_serves_wss_and_plain_is_refused_off_the_loopback(void)
     c.tls_key = key;
     c.ingest.flags = table;
     c.ingest.model = model;
-    running r = {server_create(&c, err, sizeof err), 0};
-    CHECK(r.sv != NULL, "TLS server: %s", err);
-    if (!r.sv) return;
-    pthread_create(&r.thread, NULL, serve, r.sv);
+    running r = harness_serve(&c);
     char url[64];
     device_config d = device(server_port(r.sv), "secure", url, sizeof url);
     snprintf(url, sizeof url, "wss://127.0.0.1:%d", server_port(r.sv));
     d.insecure = 1; /* the test's self-signed certificate */
     device_stats st;
     int done = device_run(&d, &src, &st, NULL, 0);
-    stop(&r);
+    harness_stop(&r);
     CHECK(done == 1, "wss:// streaming failed: %s", st.error);
-    store_recording rec = stored("dev1", "secure");
+    store_recording rec = harness_stored(store_url, "dev1", "secure");
     CHECK(harness_journal_diff(rec.journal, &src) == 0, "the journal of the TLS stream is not bit-exact");
 }
 
