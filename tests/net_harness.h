@@ -218,6 +218,7 @@ typedef struct {
     char texts[4096];  /* the server's text messages, concatenated */
     int done;
     int drop;
+    int deaf;          /* stop reading once welcomed: a client that never reads */
 } script;
 
 static inline int script_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -252,6 +253,7 @@ static inline int script_cb(struct lws *wsi, enum lws_callback_reasons reason, v
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (strstr((const char *)in, "\"welcome\"")) {
             s->welcomed = 1;
+            if (s->deaf) lws_rx_flow_control(wsi, 0);
             lws_callback_on_writable(wsi);
         }
         if (strlen(s->texts) + len + 1 < sizeof s->texts) strncat(s->texts, in, len);

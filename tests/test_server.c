@@ -202,7 +202,7 @@ static size_t frame(uint8_t *buf, int64_t first, size_t n)
 
 static int expect_close(int port, const script_msg *msgs, int n, char *texts, size_t tlen)
 {
-    script s = {msgs, n, 0, 0, 0, "", 0, 0};
+    script s = {msgs, n, 0, 0, 0, "", 0, 0, 0};
     int code = script_run(port, &s, 10);
     if (texts) snprintf(texts, tlen, "%s", s.texts);
     return code;
@@ -310,6 +310,35 @@ static void bad_input_gets_a_clear_close_code_and_harms_no_other_stream(void)
           "the cut recording holds exactly the 10 samples of its one whole frame");
 }
 
+static void a_client_that_never_reads_is_still_stored_and_slows_nobody_else(void)
+{
+    running r = start(0, 0);
+    int port = server_port(r.sv);
+    enum { FRAMES = 600 };
+    static uint8_t frames[FRAMES][64];
+    static script_msg msgs[FRAMES + 1];
+    char h[1024];
+    make_hello(h, sizeof h, "dev1", token, "deaf", 500);
+    msgs[0] = (script_msg){0, h, strlen(h), 0, 0};
+    for (int i = 0; i < FRAMES; i++) {
+        size_t n = frame(frames[i], (int64_t)i * 10, 10);
+        msgs[i + 1] = (script_msg){1, frames[i], n, 0, 1};
+    }
+    script deaf = {msgs, FRAMES + 1, 0, 0, 0, "", 0, 0, 1};
+    /* The deaf client sends everything, never reading an ack, then gives up waiting. */
+    script_run(port, &deaf, 3);
+    char url[64];
+    device_config c = device(port, "beside-deaf", url, sizeof url);
+    device_stats st;
+    CHECK(device_run(&c, &src, &st, NULL, 0) == 1, "a device beside the deaf one: %s", st.error);
+    stop(&r);
+    CHECK(deaf.next == FRAMES + 1, "the deaf client sent %d of %d messages", deaf.next, FRAMES + 1);
+    int32_t zeros[2 * 10 * FRAMES] = {0};
+    device_source got = {.nleads = 2, .nframes = 10 * FRAMES, .samples = zeros};
+    CHECK(harness_journal_diff(stored("dev1", "deaf").journal, &got) == 0,
+          "the deaf client's samples were not all stored");
+}
+
 static void a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off(void)
 {
     server_config c = {0};
@@ -388,6 +417,7 @@ int main(void)
     RUN(many_devices_stream_at_once_each_into_its_own_recording);
     RUN(devices_resume_after_the_server_restarts_and_lose_nothing);
     RUN(bad_input_gets_a_clear_close_code_and_harms_no_other_stream);
+    RUN(a_client_that_never_reads_is_still_stored_and_slows_nobody_else);
     RUN(a_device_sending_faster_than_its_rate_limit_is_slowed_not_cut_off);
     RUN(a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged);
     free(src_samples);
