@@ -1,12 +1,8 @@
 /* http_signal.c — GET /api/recordings/{id}/signal: a window of a recording's samples in microvolts,
  * read from its journal (which also serves recordings still being received). */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <zlib.h>
 
 #include "http_impl.h"
 #include "journal.h"
@@ -22,46 +18,6 @@
  * journal and repair its tail, which the ingest owns), so this reads the header as journal.h
  * documents it — magic, version, lengths, CRC-32 — and must give way to a store_journal function
  * once there is one. Returns 0, or -1 with err naming the file. */
-static int read_meta(const char *path, char **meta, char *err, size_t errlen)
-{
-    uint8_t fixed[16];
-    uint8_t *all = NULL;
-    *meta = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        net_errf(err, errlen, "%s: cannot open the journal", path);
-        return -1;
-    }
-    if (pread(fd, fixed, sizeof fixed, 0) != (ssize_t)sizeof fixed || memcmp(fixed, "ECGJRNL1", 8) ||
-        (fixed[8] | fixed[9] << 8) != STORE_JOURNAL_VERSION)
-        goto bad;
-    uint32_t mlen = (uint32_t)fixed[12] | (uint32_t)fixed[13] << 8 | (uint32_t)fixed[14] << 16 |
-                    (uint32_t)fixed[15] << 24;
-    if (mlen > STORE_JOURNAL_MAX_META) goto bad;
-    size_t total = sizeof fixed + mlen + 4;
-    if (!(all = malloc(total)) || !(*meta = malloc(mlen + 1))) goto oom;
-    if (pread(fd, all, total, 0) != (ssize_t)total) goto bad;
-    const uint8_t *c = all + total - 4;
-    uint32_t want = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
-    if ((uint32_t)crc32(0L, all, (uInt)(total - 4)) != want) goto bad;
-    memcpy(*meta, all + sizeof fixed, mlen);
-    (*meta)[mlen] = 0;
-    free(all);
-    close(fd);
-    return 0;
-oom:
-    net_errf(err, errlen, "%s: out of memory reading the journal header", path);
-    goto fail;
-bad:
-    net_errf(err, errlen, "%s: not a readable ecgnet journal (bad or truncated header)", path);
-fail:
-    free(all);
-    free(*meta);
-    *meta = NULL;
-    close(fd);
-    return -1;
-}
-
 typedef struct {
     int nleads;
     int64_t from, step;
@@ -138,7 +94,7 @@ int http_signal(http_req *r, int64_t id)
     char *meta = NULL;
     proto_hello *h = malloc(sizeof *h);
     if (!h) return http_reply_json(r, HTTP_STATUS_OK, NULL);
-    if (read_meta(it.rec.journal, &meta, err, sizeof err) || proto_hello_parse(meta, strlen(meta), h, err, sizeof err)) {
+    if (store_journal_read_meta(it.rec.journal, &meta, err, sizeof err) || proto_hello_parse(meta, strlen(meta), h, err, sizeof err)) {
         free(meta);
         free(h);
         return http_reply_store(r, STORE_ERR, err);

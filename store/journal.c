@@ -657,3 +657,16 @@ int store_journal_summarize(const char *path, store_journal_summary *out, char *
     memset(out, 0, sizeof *out);
     return read_journal(path, 0, NULL, NULL, out, err, errlen);
 }
+
+int store_journal_read_meta(const char *path, char **meta, char *err, size_t errlen)
+{
+    *meta = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(err, errlen, "%s: cannot open the journal: %s", path, strerror(errno));
+    journal_header h;
+    int rc = read_header(fd, path, &h, err, errlen);
+    close(fd);
+    if (rc) return -1;
+    *meta = h.meta;
+    return 0;
+}

@@ -161,4 +161,9 @@ typedef struct {
 int store_journal_summarize(const char *path, store_journal_summary *out, char *err,
                             size_t errlen);
 
+/* The header's meta text of the journal PATH (the device's hello), read-only and without a lock,
+ * for readers beside the writer (the review API's signal). *META is malloc'd (caller frees).
+ * Returns 0, or -1 with err (cannot open, not a journal, bad header). */
+int store_journal_read_meta(const char *path, char **meta, char *err, size_t errlen);
+
 #endif
