@@ -44,6 +44,7 @@ awk '
   /^ecgnet_frames_rejected_total / { rej = $2 }
   END {
     printf "lead-samples journaled %d, fsyncs %d, gaps %d, rejected %d, frames %d\n", ls, fs, gaps, rej, total
+    for (i = 0; i < n; i++) printf "  <= %-5s s: %6.2f %%\n", le[i], 100 * c[i] / total
     for (q = 0; q < 3; q++) {
       want = (q == 0 ? 0.5 : q == 1 ? 0.99 : 0.999) * total
       for (i = 0; i < n; i++) if (c[i] >= want) { printf "p%s latency <= %s s\n", (q == 0 ? "50" : q == 1 ? "99" : "99.9"), le[i]; break }

@@ -286,11 +286,15 @@ void session_unref(ingest_session *s)
     free(s);
 }
 
+/* One wake-up of the loop covers every session flagged before the loop looks: workers produce
+ * thousands of acks a second, and each wake-up costs the loop a poll over every socket. */
 static void wake(ingest_session *s)
 {
     atomic_store(&s->wants_write, 1);
-    s->g->wake(s->g->wake_ctx);
+    if (!atomic_exchange(&s->g->wake_pending, 1)) s->g->wake(s->g->wake_ctx);
 }
+
+void ingest_woken(ingest *g) { atomic_store(&g->wake_pending, 0); }
 
 void session_post(ingest_session *s, const char *text)
 {

@@ -64,6 +64,10 @@ long ingest_recover(ingest *g, char *err, size_t errlen);
  * streaming stay "receiving" in the store, to be resumed after the restart. NULL is a no-op. */
 void ingest_free(ingest *g);
 
+/* The loop has woken up and is about to look at every session: call it before looking, so a
+ * session flagged meanwhile wakes it again. */
+void ingest_woken(ingest *g);
+
 /* Called about once a second from the loop: closes idle recordings, lifts rate-limit pauses. */
 void ingest_tick(ingest *g);
 

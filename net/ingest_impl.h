@@ -124,6 +124,7 @@ struct ingest {
     rec *recs;
     long nrecs;
     int running;                /* jobs being executed */
+    atomic_int wake_pending;    /* a wake-up is on its way to the loop */
     pthread_cond_t idle;
 };
 

@@ -187,6 +187,7 @@ static int callback_device(struct lws *wsi, enum lws_callback_reasons reason, vo
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         /* Workers have output or freed buffer room: visit every connection (cheap flags). */
+        if (sv->g) ingest_woken(sv->g);
         for (conn *k = sv->conns; k; k = k->next) {
             if (ingest_session_wants_write(k->s)) lws_callback_on_writable(k->wsi);
             if (k->paused) update_flow(k);
