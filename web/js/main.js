@@ -90,6 +90,7 @@ const report = new ReportEditor(
   },
   (item) => {
     if (detail) detail.recording = item;
+    setTitle(item);
     worklist.refresh();
   },
 );
@@ -169,6 +170,10 @@ function renderFlags(d) {
   if (!(d.flags || []).length) ul.append(el('li', 'muted', '无标记 No flags'));
 }
 
+function setTitle(r) {
+  $('viewer-title').textContent = `心电图 ECG #${r.id} · ${r.site} · ${r.patient_id || r.recording} · ${REVIEW[r.review] || r.review}`;
+}
+
 async function openRecording(id) {
   showView('viewer');
   $('viewer-error').textContent = '';
@@ -188,7 +193,7 @@ async function openRecording(id) {
   }
   parts.forEach((p) => (p.hidden = false));
   const r = detail.recording;
-  $('viewer-title').textContent = `心电图 ECG #${r.id} · ${r.site} · ${r.patient_id || r.recording} · ${REVIEW[r.review] || r.review}`;
+  setTitle(r);
   renderMeasurements(detail);
   renderFlags(detail);
   report.show(detail, user);
