@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "http_impl.h"
+#include "http_static.h"
 
 _Static_assert(HTTP_SESSION_BYTES >= sizeof(http_req *), "the per-connection slot holds a pointer");
 
@@ -128,6 +129,8 @@ static int dispatch(http_req *r)
         free(text);
         return rc;
     }
+    int st = http_static_serve(r->wsi, r->ctx->web_dir[0] ? r->ctx->web_dir : NULL, r->path);
+    if (st != 1) return st;
     return http_reply(r, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
 }
 

@@ -1,5 +1,5 @@
-/* http.h — ecgnetd's HTTP side: /healthz, /metrics and the review API under /api/ (docs/api.md:
- * login, worklist, recordings, signal, claims, reports, signatures). Runs on the event loop only,
+/* http.h — ecgnetd's HTTP side: /healthz, /metrics, the review API under /api/ (docs/api.md:
+ * login, worklist, recordings, signal, claims, reports, signatures) and the reviewers' web page. Runs on the event loop only,
  * like everything that touches connections.
  */
 #ifndef ECGNET_NET_HTTP_H
@@ -17,6 +17,7 @@ typedef struct {
     store *st;
     net_metrics *m;
     int tls;            /* served over TLS (cookies get Secure) */
+    char web_dir[4096]; /* the reviewers' page (http_static.h), "" when not found */
 } http_ctx;
 
 /* Bytes of per-connection state libwebsockets allocates for the "http" protocol: a slot for a

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "http.h"
+#include "http_static.h"
 #include "proto.h"
 
 /* One device connection, as the loop sees it. */
@@ -273,6 +274,12 @@ server *server_create(const server_config *c, char *err, size_t errlen)
     sv->http.st = sv->st;
     sv->http.m = &sv->m;
     sv->http.tls = c->tls_cert != NULL;
+    char werr[1024], q[1100];
+    if (http_static_find_dir(sv->http.web_dir, sizeof sv->http.web_dir, werr, sizeof werr)) {
+        /* Devices and the API work without it; reviewers are told why the page is missing. */
+        net_log(NET_LOG_WARN, "web_page_missing", "detail=%s", net_log_quote(q, sizeof q, werr));
+        sv->http.web_dir[0] = 0;
+    }
     sv->protocols[0] = (struct lws_protocols){"http", callback_http, HTTP_SESSION_BYTES, 0, 0, NULL, 0};
     sv->protocols[1] = (struct lws_protocols){PROTO_NAME, callback_device, sizeof(conn), 65536, 0, NULL, 0};
     struct lws_context_creation_info info;

@@ -14,6 +14,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
 
+echo "== the reviewers' web page in headless Chromium (installs chromium and playwright-core if missing)"
+tests/web/run.sh build
+
 echo "== ASan+UBSan build (clang), tests and fuzzers (${fuzz_seconds}s each)"
 cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DECGNET_SANITIZE=ON -DECGNET_FUZZ=ON -DECGNET_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
