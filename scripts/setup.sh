@@ -32,6 +32,11 @@ if ! $bin/ecgnet device list 2>/dev/null | grep -q '^demo-device '; then
   $bin/ecgnet device add demo-device --site "Demo Township Hospital" > build/demo-device.txt
 fi
 token="$(grep -oE '[A-Za-z0-9_-]{43}' build/demo-device.txt | head -1)"
+# A cardiologist to log in to the page with (its password is printed below, and kept in build/).
+if ! $bin/ecgnet user list 2>/dev/null | grep -q '^demo-cardiologist '; then
+  head -c 12 /dev/urandom | base64 | tr -d '+/=' > build/demo-cardiologist.txt
+  $bin/ecgnet user add demo-cardiologist --role cardiologist < build/demo-cardiologist.txt >/dev/null
+fi
 echo "== ecgnetd (127.0.0.1:$port, data in ./ecgnet-data)"
 $bin/ecgnetd &
 server=$!
@@ -42,6 +47,7 @@ $bin/ecgnet replay "$demo" --url "ws://127.0.0.1:$port" --device demo-device --t
   --recording "demo-$(date +%s)" --speed 60 --verify ecgnet-data
 echo
 echo "ecgnetd is serving on ws://127.0.0.1:$port/v1/device (metrics: http://127.0.0.1:$port/metrics)."
+echo "The cardiologists' page: http://127.0.0.1:$port/ — user demo-cardiologist, password $(cat build/demo-cardiologist.txt)"
 echo "Register real devices with:  $bin/ecgnet device add ID --site SITE"
 if [ "${ECGNET_SETUP_NO_SERVE:-0}" = 1 ]; then
   exit 0
