@@ -18,6 +18,7 @@ int cmd_train(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 
 /* The reference-data directory for defaults: $ECGNET_DATA, else "../shared/ecgdata". */
 const char *cmd_data_dir(void);

@@ -25,6 +25,8 @@ static const char usage[] =
     "                 manage the review workflow's users (passwords are read from stdin)\n"
     "  replay RECORD --url URL --device ID --token T [--speed X] [--devices N]\n"
     "                 stream a record to ecgnetd as one or many devices would\n"
+    "  backup DEST [--data DIR]\n"
+    "                 copy the data directory consistently, also while ecgnetd runs\n"
     "\n"
     "`ecgnet COMMAND --help` describes each command.\n"
     "\n"
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "replay")) return cmd_replay(argc - 1, argv + 1);
     if (!strcmp(argv[1], "device")) return cmd_device(argc - 1, argv + 1);
     if (!strcmp(argv[1], "user")) return cmd_user(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "backup")) return cmd_backup(argc - 1, argv + 1);
     fprintf(stderr, "ecgnet: unknown command '%s'\n\n%s", argv[1], usage);
     return CMD_EUSAGE;
 }
