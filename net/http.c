@@ -10,6 +10,10 @@
 #include "http_impl.h"
 #include "http_static.h"
 
+/* GET /api/recordings/{id}/export.hl7 | export.fhir.json, FORMAT "hl7" | "fhir" (http_review.c).
+ * Declared here because http_impl.h is not this change's to edit: it belongs there. */
+int http_review_export(http_req *r, int64_t id, const char *format);
+
 _Static_assert(HTTP_SESSION_BYTES >= sizeof(http_req *), "the per-connection slot holds a pointer");
 
 static void req_free(http_req **slot)
@@ -72,6 +76,8 @@ static int route_recording(http_req *r, const char *p)
     rest++;
     if (!strcmp(rest, "signal")) return get ? http_signal(r, id) : wrong_method(r, "GET");
     if (!strcmp(rest, "history")) return get ? http_review_history(r, id) : wrong_method(r, "GET");
+    if (!strcmp(rest, "export.hl7")) return get ? http_review_export(r, id, "hl7") : wrong_method(r, "GET");
+    if (!strcmp(rest, "export.fhir.json")) return get ? http_review_export(r, id, "fhir") : wrong_method(r, "GET");
     if (!strcmp(rest, "report")) return r->method == LWSHUMETH_PUT ? http_review_action(r, id, rest) : wrong_method(r, "PUT");
     static const char *const posts[] = {"claim", "release", "sign", "amend", "repeat"};
     for (size_t i = 0; i < sizeof posts / sizeof *posts; i++)

@@ -2,8 +2,10 @@
  * Access control is the store's (every call re-reads the user): these handlers translate. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http_impl.h"
+#include "report_export.h"
 
 #define WORKLIST_DEFAULT_LIMIT 200
 #define WORKLIST_MAX_LIMIT 1000
@@ -342,4 +344,70 @@ no_password:
 bad:
     cJSON_Delete(body);
     return http_reply_error(r, HTTP_STATUS_BAD_REQUEST, msg);
+}
+
+/* GET .../{id}/export.hl7 (FORMAT "hl7") and .../{id}/export.fhir.json ("fhir"): the signed
+ * report for the hospital's HIS. Access as for the recording itself (store_review_get); only a
+ * signed recording has a report to send (409 otherwise). Every export is audited: the report
+ * leaves ecgnet with the patient's id. */
+int http_review_export(http_req *r, int64_t id, const char *format)
+{
+    char err[512] = "", msg[160], actor[96];
+    int hl7 = !strcmp(format, "hl7");
+    store_review_item it;
+    int src = store_review_get(r->ctx->st, &r->user, id, &it, err, sizeof err);
+    if (src != STORE_OK) return http_reply_store(r, src, err);
+    if (strcmp(it.rec.review, "signed")) {
+        snprintf(msg, sizeof msg, "recording %lld is \"%s\": only a signed report can be exported", (long long)id,
+                 it.rec.review);
+        return http_reply_error(r, HTTP_STATUS_CONFLICT, msg);
+    }
+    if (!it.rec.patient_id[0]) {
+        snprintf(msg, sizeof msg, "recording %lld has no patient id: the HIS cannot file its report", (long long)id);
+        return http_reply_error(r, HTTP_STATUS_CONFLICT, msg);
+    }
+    store_report *rep = malloc(sizeof *rep);
+    char *analysis = NULL, *text = NULL;
+    if (!rep) return http_reply_json(r, HTTP_STATUS_OK, NULL);
+    if ((src = store_report_get(r->ctx->st, &r->user, id, rep, err, sizeof err)) != STORE_OK) goto fail;
+    if (!rep->is_signed) {
+        free(rep);
+        snprintf(msg, sizeof msg, "recording %lld has only a draft: sign it first", (long long)id);
+        return http_reply_error(r, HTTP_STATUS_CONFLICT, msg);
+    }
+    if ((src = store_recording_analysis(r->ctx->st, id, &analysis, err, sizeof err)) != STORE_OK) goto fail;
+
+    const char *st[STORE_REPORT_MAX_STATEMENTS];
+    for (size_t i = 0; i < rep->nstatements && i < STORE_REPORT_MAX_STATEMENTS; i++) st[i] = rep->statements[i];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    report_export in = {
+        .recording_id = id, .patient_id = it.rec.patient_id, .site = it.rec.site, .device = it.rec.device,
+        .received_ms = it.rec.received_ms, .ended_ms = it.rec.ended_ms, .version = rep->version,
+        .signer = rep->signer, .signed_ms = rep->signed_ms, .nstatements = rep->nstatements, .statements = st,
+        .text = rep->text, .analysis_json = analysis,
+        .now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+    };
+    int rc = hl7 ? report_export_hl7(&in, &text, err, sizeof err) : report_export_fhir(&in, &text, err, sizeof err);
+    free(analysis);
+    analysis = NULL;
+    /* The input was checked above and comes from the store: what is left is the server's fault. */
+    if (rc) {
+        src = STORE_ERR;
+        goto fail;
+    }
+    snprintf(actor, sizeof actor, "user:%s", r->user.name);
+    snprintf(msg, sizeof msg, "%s, report version %d", hl7 ? "HL7 v2.5.1 ORU^R01" : "FHIR R4 Observation",
+             rep->version);
+    if ((src = store_audit(r->ctx->st, actor, "report.export", id, msg, err, sizeof err)) != STORE_OK) goto fail;
+    free(rep);
+    rc = hl7 ? http_reply(r, HTTP_STATUS_OK, "text/plain; charset=utf-8", text, strlen(text))
+             : http_reply(r, HTTP_STATUS_OK, "application/fhir+json; charset=utf-8", text, strlen(text));
+    free(text);
+    return rc;
+fail:
+    free(text);
+    free(analysis);
+    free(rep);
+    return http_reply_store(r, src, err);
 }
