@@ -10,10 +10,6 @@
 #include "http_impl.h"
 #include "http_static.h"
 
-/* GET /api/recordings/{id}/export.hl7 | export.fhir.json, FORMAT "hl7" | "fhir" (http_review.c).
- * Declared here because http_impl.h is not this change's to edit: it belongs there. */
-int http_review_export(http_req *r, int64_t id, const char *format);
-
 _Static_assert(HTTP_SESSION_BYTES >= sizeof(http_req *), "the per-connection slot holds a pointer");
 
 static void req_free(http_req **slot)

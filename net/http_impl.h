@@ -89,6 +89,7 @@ int http_review_worklist(http_req *r);                          /* GET /api/work
 int http_review_claim_next(http_req *r);                        /* POST /api/worklist/claim-next */
 int http_review_recording(http_req *r, int64_t id);             /* GET /api/recordings/{id} */
 int http_review_history(http_req *r, int64_t id);               /* GET .../{id}/history */
+int http_review_export(http_req *r, int64_t id, const char *format); /* GET .../{id}/export.hl7|.fhir.json */
 int http_review_patient(http_req *r, const char *patient_id);   /* GET /api/patients/{pid}/recordings */
 /* POST .../{id}/claim, release, sign, amend, repeat and PUT .../{id}/report, by ACTION. */
 int http_review_action(http_req *r, int64_t id, const char *action);
