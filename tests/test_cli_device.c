@@ -1,6 +1,7 @@
 /* test_cli_device.c — `ecgnet device add/list/revoke` as an operator meets it: the token shown
  * once and accepted by the store, the table, revocation, exit codes and messages. */
 #include "check.h"
+#include "store_harness.h"
 #include "store.h"
 
 #include <sys/stat.h>
@@ -8,30 +9,10 @@
 
 #define ECGNET ECGNET_BINARY_DIR "/cmd/ecgnet"
 
-/* Runs a shell command; returns its exit code, its stdout in OUT (caller frees; may be NULL)
- * and its stderr in ERRBUF. */
-static int run(const char *cmd, char **out, char *errbuf, size_t errlen)
+/* `ecgnet ...` as a shell command: exit code, stdout (caller frees), stderr (store_harness.h). */
+static int run(const char *cmd, char **out, char *err, size_t errlen)
 {
-    static char errfile[1100];
-    char full[4096];
-    if (!errfile[0]) snprintf(errfile, sizeof errfile, "%s/stderr.txt", check_tmpdir("cli-device-run"));
-    snprintf(full, sizeof full, "%s 2>'%s'", cmd, errfile);
-    FILE *p = popen(full, "r");
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (size_t n; p && (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
-        len += n;
-        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int status = p ? pclose(p) : -1;
-    FILE *e = fopen(errfile, "r");
-    size_t elen = e ? fread(errbuf, 1, errlen - 1, e) : 0;
-    errbuf[elen] = '\0';
-    if (e) fclose(e);
-    if (out) *out = buf;
-    else free(buf);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_in("cli-device-run", cmd, out, err, errlen);
 }
 
 /* The token from add's output ("token: X"), or "" (static). */

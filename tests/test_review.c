@@ -4,6 +4,7 @@
  * the audit trail and the chest-pain centre's timeline, the upgrade of a v1 database, and the
  * `ecgnet user` command. */
 #include "check.h"
+#include "store_harness.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -14,58 +15,11 @@
 
 #define ECGNET ECGNET_BINARY_DIR "/cmd/ecgnet"
 
-static char errbuf[1024];
 
 #define PW_CARDIO "sinus rhythm 72 bpm"
 #define PW_WANG "窦性心律正常心电图好"    /* ten Chinese characters (30 bytes) */
 #define PW_CLINIC "village clinic 07 key"
 #define PW_ADMIN "county admin password"
-
-/* A fresh database in its own scratch directory; returns its path (static). */
-static const char *fresh_db(const char *name)
-{
-    static char path[1200];
-    snprintf(path, sizeof path, "%s/ecgnet.db", check_tmpdir(name));
-    return path;
-}
-
-static store *open_ok(const char *path)
-{
-    store *s = store_open(path, errbuf, sizeof errbuf);
-    CHECK(s != NULL, "store_open %s: %s", path, errbuf);
-    if (!s) exit(1); /* every later check would crash on NULL */
-    return s;
-}
-
-/* Runs SQL on the file directly, behind the store's back; returns SQLite's code. */
-static int raw_sql(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    int rc = sqlite3_open(path, &db);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
-static int64_t raw_count(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return n;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -1055,30 +1009,9 @@ static void a_v1_database_is_upgraded_in_place(void)
 
 /* ---- `ecgnet user` ---------------------------------------------------------------------------- */
 
-/* Runs a shell command; returns its exit code, its stdout in OUT (caller frees; may be NULL)
- * and its stderr in ERR. */
 static int run(const char *cmd, char **out, char *err, size_t errlen)
 {
-    static char errfile[1100];
-    char full[4096];
-    if (!errfile[0]) snprintf(errfile, sizeof errfile, "%s/stderr.txt", check_tmpdir("review-cli-run"));
-    snprintf(full, sizeof full, "%s 2>'%s'", cmd, errfile);
-    FILE *p = popen(full, "r");
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (size_t n; p && (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
-        len += n;
-        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int status = p ? pclose(p) : -1;
-    FILE *e = fopen(errfile, "r");
-    size_t elen = e ? fread(err, 1, errlen - 1, e) : 0;
-    err[elen] = '\0';
-    if (e) fclose(e);
-    if (out) *out = buf;
-    else free(buf);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_in("review-cli-run", cmd, out, err, errlen);
 }
 
 static void the_user_command_adds_changes_disables_and_lists(void)

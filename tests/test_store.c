@@ -1,6 +1,7 @@
 /* test_store.c — the metadata store: schema migrations, device tokens, recordings, flags, the
  * review queue, the audit trail, concurrency and durability across reopen. */
 #include "check.h"
+#include "store_harness.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -9,53 +10,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static char errbuf[1024];
 
 /* A fresh database in its own scratch directory; returns its path (static). */
-static const char *fresh_db(const char *name)
-{
-    static char path[1200];
-    snprintf(path, sizeof path, "%s/ecgnet.db", check_tmpdir(name));
-    return path;
-}
-
-static store *open_ok(const char *path)
-{
-    store *s = store_open(path, errbuf, sizeof errbuf);
-    CHECK(s != NULL, "store_open %s: %s", path, errbuf);
-    if (!s) exit(1); /* every later check would crash on NULL */
-    return s;
-}
-
-/* Runs SQL on the file directly, behind the store's back (to fake a newer schema, tamper). */
-static int raw_sql(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    int rc = sqlite3_open(path, &db);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
-static int64_t raw_count(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return n;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static store_recording rec(const char *device, const char *name, int64_t received_ms)
 {
