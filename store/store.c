@@ -142,6 +142,42 @@ int store_db_device_id_ok(const char *id)
     return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
+int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn read, void **out, size_t *n,
+                     size_t *rows, const char *what, char *err, size_t errlen)
+{
+    char *v = NULL;
+    size_t count = 0, cap = 0, stepped = 0;
+    int step;
+    *out = NULL;
+    *n = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        stepped++;
+        if (count == cap) {
+            cap = cap ? 2 * cap : 16;
+            char *bigger = realloc(v, cap * size);
+            if (!bigger) {
+                free(v);
+                return store_db_err(err, errlen, STORE_ERR, "%s: %s: out of memory", s->path, what);
+            }
+            v = bigger;
+        }
+        memset(v + count * size, 0, size);
+        count += (size_t)read(st, v + count * size);
+    }
+    if (step != SQLITE_DONE) {
+        free(v);
+        return store_db_fail(s, what, err, errlen);
+    }
+    if (!count) {
+        free(v);
+        v = NULL;
+    }
+    *out = v;
+    *n = count;
+    if (rows) *rows = stepped;
+    return STORE_OK;
+}
+
 void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -340,52 +376,35 @@ int store_audit(store *s, const char *actor, const char *action, int64_t recordi
     return rc;
 }
 
+static int read_audit(sqlite3_stmt *st, void *item)
+{
+    store_audit_entry *e = item;
+    e->id = sqlite3_column_int64(st, 0);
+    e->time_ms = sqlite3_column_int64(st, 1);
+    store_db_column_text(st, 2, e->actor, sizeof e->actor);
+    store_db_column_text(st, 3, e->action, sizeof e->action);
+    e->recording = sqlite3_column_int64(st, 4);
+    store_db_column_text(st, 5, e->detail, sizeof e->detail);
+    return 1;
+}
+
 int store_audit_list(store *s, int64_t recording, store_audit_entry **out, size_t *n, char *err,
                      size_t errlen)
 {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    store_audit_entry *v = NULL;
-    size_t count = 0, cap = 0;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_prepare(s,
                          "SELECT id, time_ms, actor, action, COALESCE(recording_id, 0), detail FROM audit "
                          "WHERE ?1 = 0 OR recording_id = ?1 ORDER BY id",
-                         &st, err, errlen))
-        goto done;
-    sqlite3_bind_int64(st, 1, recording);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_audit_entry *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                store_db_err(err, errlen, STORE_ERR, "%s: out of memory reading the audit trail", s->path);
-                goto done;
-            }
-            v = bigger;
-        }
-        store_audit_entry *e = &v[count++];
-        e->id = sqlite3_column_int64(st, 0);
-        e->time_ms = sqlite3_column_int64(st, 1);
-        store_db_column_text(st, 2, e->actor, sizeof e->actor);
-        store_db_column_text(st, 3, e->action, sizeof e->action);
-        e->recording = sqlite3_column_int64(st, 4);
-        store_db_column_text(st, 5, e->detail, sizeof e->detail);
+                         &st, err, errlen) == STORE_OK) {
+        sqlite3_bind_int64(st, 1, recording);
+        rc = store_db_collect(s, st, sizeof **out, read_audit, (void **)out, n, NULL, "reading the audit trail", err,
+                              errlen);
     }
-    if (step != SQLITE_DONE) {
-        store_db_fail(s, "reading the audit trail", err, errlen);
-        goto done;
-    }
-    *out = v;
-    *n = count;
-    v = NULL;
-    rc = STORE_OK;
-done:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
-    free(v);
     return rc;
 }

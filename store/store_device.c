@@ -135,50 +135,31 @@ done:
     return rc;
 }
 
+static int read_device(sqlite3_stmt *st, void *item)
+{
+    store_device *d = item;
+    store_db_column_text(st, 0, d->id, sizeof d->id);
+    store_db_column_text(st, 1, d->site, sizeof d->site);
+    d->created_ms = sqlite3_column_int64(st, 2);
+    d->revoked_ms = sqlite3_column_int64(st, 3);
+    d->last_seen_ms = sqlite3_column_int64(st, 4);
+    return 1;
+}
+
 int store_device_list(store *s, store_device **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    store_device *v = NULL;
-    size_t count = 0, cap = 0;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_prepare(s,
                          "SELECT d.name, s.name, d.created_ms, COALESCE(d.revoked_ms, 0), COALESCE(d.last_seen_ms, 0) "
                          "FROM device d JOIN site s ON s.id = d.site_id ORDER BY d.name",
-                         &st, err, errlen))
-        goto done;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_device *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                store_db_err(err, errlen, STORE_ERR, "%s: out of memory listing devices", s->path);
-                goto done;
-            }
-            v = bigger;
-        }
-        store_device *d = &v[count++];
-        store_db_column_text(st, 0, d->id, sizeof d->id);
-        store_db_column_text(st, 1, d->site, sizeof d->site);
-        d->created_ms = sqlite3_column_int64(st, 2);
-        d->revoked_ms = sqlite3_column_int64(st, 3);
-        d->last_seen_ms = sqlite3_column_int64(st, 4);
-    }
-    if (step != SQLITE_DONE) {
-        store_db_fail(s, "listing devices", err, errlen);
-        goto done;
-    }
-    *out = v;
-    *n = count;
-    v = NULL;
-    rc = STORE_OK;
-done:
+                         &st, err, errlen) == STORE_OK)
+        rc = store_db_collect(s, st, sizeof **out, read_device, (void **)out, n, NULL, "listing devices", err, errlen);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
-    free(v);
     return rc;
 }
 

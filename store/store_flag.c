@@ -114,61 +114,41 @@ done:
     return rc;
 }
 
+/* The LEFT JOIN below yields one row of NULLs for a recording without flags: skipped. */
+static int read_flag(sqlite3_stmt *st, void *item)
+{
+    store_flag *f = item;
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL) return 0;
+    store_db_column_text(st, 0, f->code, sizeof f->code);
+    f->priority = sqlite3_column_int(st, 1);
+    f->start = sqlite3_column_int64(st, 2);
+    f->end = sqlite3_column_int64(st, 3);
+    store_db_column_text(st, 4, f->reason_zh, sizeof f->reason_zh);
+    store_db_column_text(st, 5, f->reason_en, sizeof f->reason_en);
+    f->raised_ms = sqlite3_column_int64(st, 6);
+    return 1;
+}
+
 int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    store_flag *v = NULL;
-    size_t count = 0, cap = 0;
+    size_t rows = 0;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
-    /* The LEFT JOIN yields one row of NULLs for a recording without flags, none for no recording. */
+    /* One row at least when the recording exists (see read_flag), none when it does not. */
     if (store_db_prepare(s,
                          "SELECT f.code, f.priority, f.start_sample, f.end_sample, f.reason_zh, f.reason_en, "
                          "f.raised_ms FROM recording r LEFT JOIN flag f ON f.recording_id = r.id "
                          "WHERE r.id = ?1 ORDER BY f.priority, f.start_sample, f.id",
-                         &st, err, errlen))
-        goto done;
-    sqlite3_bind_int64(st, 1, recording);
-    int step, rows = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rows++;
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL) continue;
-        if (count == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_flag *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                store_db_err(err, errlen, STORE_ERR, "%s: out of memory listing flags", s->path);
-                goto done;
-            }
-            v = bigger;
-        }
-        store_flag *f = &v[count++];
-        memset(f, 0, sizeof *f);
-        store_db_column_text(st, 0, f->code, sizeof f->code);
-        f->priority = sqlite3_column_int(st, 1);
-        f->start = sqlite3_column_int64(st, 2);
-        f->end = sqlite3_column_int64(st, 3);
-        store_db_column_text(st, 4, f->reason_zh, sizeof f->reason_zh);
-        store_db_column_text(st, 5, f->reason_en, sizeof f->reason_en);
-        f->raised_ms = sqlite3_column_int64(st, 6);
+                         &st, err, errlen) == STORE_OK) {
+        sqlite3_bind_int64(st, 1, recording);
+        rc = store_db_collect(s, st, sizeof **out, read_flag, (void **)out, n, &rows, "listing flags", err, errlen);
+        if (rc == STORE_OK && !rows)
+            rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)recording);
     }
-    if (step != SQLITE_DONE) {
-        store_db_fail(s, "listing flags", err, errlen);
-        goto done;
-    }
-    if (!rows) {
-        rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)recording);
-        goto done;
-    }
-    *out = v;
-    *n = count;
-    v = NULL;
-    rc = STORE_OK;
-done:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
-    free(v);
     return rc;
 }

@@ -25,6 +25,16 @@ int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
 /* STORE_ERR with "<path>: WHAT: <SQLite's message>". Call with mu held. */
 int store_db_fail(store *s, const char *what, char *err, size_t errlen);
 
+/* Reads one row of ST into ITEM; returns 1 to keep it, 0 to skip it (a row of NULLs). */
+typedef int (*store_db_row_fn)(sqlite3_stmt *st, void *item);
+
+/* Steps ST to its end, reading each row with READ into a malloc'd array of SIZE-byte items:
+ * *OUT (NULL when none; the caller frees) and *N; *ROWS (may be NULL) gets every row stepped,
+ * kept or not. STORE_OK, or STORE_ERR with "<path>: WHAT: ..." (out of memory, SQLite's error),
+ * *OUT then NULL. Call with mu held. */
+int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn read, void **out, size_t *n,
+                     size_t *rows, const char *what, char *err, size_t errlen);
+
 /* Prepares one constant SQL statement; STORE_OK or STORE_ERR (message from SQLite). */
 int store_db_prepare(store *s, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
 

@@ -13,8 +13,9 @@
     "r.archive, r.state, r.review, r.priority, r.received_ms, COALESCE(r.ended_ms, 0), r.samples " \
     "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "
 
-static void read_row(sqlite3_stmt *st, store_recording *r)
+static int read_row(sqlite3_stmt *st, void *row)
 {
+    store_recording *r = row;
     memset(r, 0, sizeof *r);
     r->id = sqlite3_column_int64(st, 0);
     store_db_column_text(st, 1, r->device, sizeof r->device);
@@ -32,33 +33,13 @@ static void read_row(sqlite3_stmt *st, store_recording *r)
     r->received_ms = sqlite3_column_int64(st, 13);
     r->ended_ms = sqlite3_column_int64(st, 14);
     r->samples = sqlite3_column_int64(st, 15);
+    return 1;
 }
 
 /* Steps ST to the end, collecting the rows into a malloc'd array. Call with mu held. */
 static int read_all(store *s, sqlite3_stmt *st, store_recording **out, size_t *n, char *err, size_t errlen)
 {
-    store_recording *v = NULL;
-    size_t count = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_recording *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                free(v);
-                return store_db_err(err, errlen, STORE_ERR, "%s: out of memory listing recordings", s->path);
-            }
-            v = bigger;
-        }
-        read_row(st, &v[count++]);
-    }
-    if (step != SQLITE_DONE) {
-        free(v);
-        return store_db_fail(s, "listing recordings", err, errlen);
-    }
-    *out = v;
-    *n = count;
-    return STORE_OK;
+    return store_db_collect(s, st, sizeof **out, read_row, (void **)out, n, NULL, "listing recordings", err, errlen);
 }
 
 /* Steps ST once into *OUT: STORE_OK, STORE_ENOTFOUND (message WHAT), STORE_ERR. Call with mu held. */

@@ -257,8 +257,9 @@ done:
     "FROM report p JOIN user_account a ON a.id = p.author_id "                                     \
     "LEFT JOIN user_account g ON g.id = p.signer_id LEFT JOIN report q ON q.id = p.amends "
 
-static void read_report(sqlite3_stmt *st, store_report *r)
+static int read_report(sqlite3_stmt *st, void *row)
 {
+    store_report *r = row;
     memset(r, 0, sizeof *r);
     r->recording = sqlite3_column_int64(st, 0);
     r->version = sqlite3_column_int(st, 1);
@@ -279,6 +280,7 @@ static void read_report(sqlite3_stmt *st, store_report *r)
     }
     cJSON_Delete(a);
     store_db_column_text(st, 10, r->text, sizeof r->text);
+    return 1;
 }
 
 /* Inside the lock: ME and whether ME sees drafts (not clinic users), after the access check. */
@@ -334,8 +336,6 @@ int store_report_history(store *s, const store_user *user, int64_t id, store_rep
     store_user me;
     int drafts = 0;
     sqlite3_stmt *st = NULL;
-    store_report *v = NULL;
-    size_t count = 0, cap = 0;
     pthread_mutex_lock(&s->mu);
     int rc = report_reader(s, user, id, &me, &drafts, err, errlen);
     if (rc) goto done;
@@ -345,29 +345,9 @@ int store_report_history(store *s, const store_user *user, int64_t id, store_rep
         goto done;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int(st, 2, drafts);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? 2 * cap : 4;
-            store_report *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                rc = store_db_err(err, errlen, STORE_ERR, "%s: out of memory reading reports", s->path);
-                goto done;
-            }
-            v = bigger;
-        }
-        read_report(st, &v[count++]);
-    }
-    if (step != SQLITE_DONE) {
-        rc = store_db_fail(s, "reading reports", err, errlen);
-        goto done;
-    }
-    *out = v;
-    *n = count;
-    v = NULL;
+    rc = store_db_collect(s, st, sizeof **out, read_report, (void **)out, n, NULL, "reading reports", err, errlen);
 done:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
-    free(v);
     return rc;
 }

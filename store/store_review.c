@@ -28,8 +28,9 @@
     "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "        \
     "LEFT JOIN user_account c ON c.id = r.claimed_by "
 
-static void read_item(sqlite3_stmt *st, store_review_item *it)
+static int read_item(sqlite3_stmt *st, void *row)
 {
+    store_review_item *it = row;
     memset(it, 0, sizeof *it);
     store_recording *r = &it->rec;
     r->id = sqlite3_column_int64(st, 0);
@@ -53,6 +54,7 @@ static void read_item(sqlite3_stmt *st, store_review_item *it)
     it->opened_ms = sqlite3_column_int64(st, 18);
     it->signed_ms = sqlite3_column_int64(st, 19);
     store_db_column_text(st, 20, it->repeat_reason, sizeof it->repeat_reason);
+    return 1;
 }
 
 /* The parameter that holds the time in the statements above: numbered, not named, because a
@@ -84,28 +86,7 @@ int64_t store_db_claim_timeout(const store *s)
 /* Steps ST to the end, collecting the items into a malloc'd array. Call with mu held. */
 static int read_items(store *s, sqlite3_stmt *st, store_review_item **out, size_t *n, char *err, size_t errlen)
 {
-    store_review_item *v = NULL;
-    size_t count = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_review_item *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                free(v);
-                return store_db_err(err, errlen, STORE_ERR, "%s: out of memory listing recordings", s->path);
-            }
-            v = bigger;
-        }
-        read_item(st, &v[count++]);
-    }
-    if (step != SQLITE_DONE) {
-        free(v);
-        return store_db_fail(s, "listing recordings", err, errlen);
-    }
-    *out = v;
-    *n = count;
-    return STORE_OK;
+    return store_db_collect(s, st, sizeof **out, read_item, (void **)out, n, NULL, "listing recordings", err, errlen);
 }
 
 /* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */

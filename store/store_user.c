@@ -300,41 +300,23 @@ done:
     return rc;
 }
 
+static int read_user(sqlite3_stmt *st, void *item)
+{
+    store_db_user_read(st, item);
+    return 1;
+}
+
 int store_user_list(store *s, store_user **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    store_user *v = NULL;
-    size_t count = 0, cap = 0;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
-    if (store_db_prepare(s, USER_SELECT "ORDER BY u.name", &st, err, errlen)) goto done;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? 2 * cap : 16;
-            store_user *bigger = realloc(v, cap * sizeof *v);
-            if (!bigger) {
-                store_db_err(err, errlen, STORE_ERR, "%s: out of memory listing users", s->path);
-                goto done;
-            }
-            v = bigger;
-        }
-        store_db_user_read(st, &v[count++]);
-    }
-    if (step != SQLITE_DONE) {
-        store_db_fail(s, "listing users", err, errlen);
-        goto done;
-    }
-    *out = v;
-    *n = count;
-    v = NULL;
-    rc = STORE_OK;
-done:
+    if (store_db_prepare(s, USER_SELECT "ORDER BY u.name", &st, err, errlen) == STORE_OK)
+        rc = store_db_collect(s, st, sizeof **out, read_user, (void **)out, n, NULL, "listing users", err, errlen);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
-    free(v);
     return rc;
 }
 
