@@ -2,6 +2,11 @@
 #ifndef ECGNET_CMD_H
 #define ECGNET_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
 /* Exit codes, documented in `ecgnet --help` and docs/cli.md. */
 enum {
     CMD_OK = 0,       /* success */
@@ -19,6 +24,18 @@ int cmd_device(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+
+/* ecgnetd's data directory when no --data is given (the daemon's default too). */
+#define CMD_DEFAULT_DATA_DIR "./ecgnet-data"
+
+/* Opens ecgnetd's store: URL when given, else DATA/ecgnet.db (DATA defaults to
+ * CMD_DEFAULT_DATA_DIR), creating DATA with mode 0700 when CREATE (a missing DATA is an error
+ * otherwise). Returns the store (store_close it), or NULL after printing why, prefixed by NAME
+ * ("ecgnet device"). */
+store *cmd_store_open(const char *name, const char *data, const char *url, int create);
+
+/* MS (Unix ms) as local "YYYY-MM-DD HH:MM:SS" in BUF, or NONE for 0; returns the text. */
+const char *cmd_format_ms(int64_t ms, const char *none, char *buf, size_t len);
 
 /* The reference-data directory for defaults: $ECGNET_DATA, else "../shared/ecgdata". */
 const char *cmd_data_dir(void);

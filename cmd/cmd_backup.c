@@ -30,8 +30,6 @@ static const char help[] =
     "message names it: e.g. no data directory, DEST not empty, the destination disk is full);\n"
     "2 bad command line.\n";
 
-#define DEFAULT_DATA_DIR "./ecgnet-data"
-
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "ecgnet backup: %s%s%s%s\n\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", help);
@@ -40,7 +38,7 @@ static int usage_error(const char *msg, const char *arg)
 
 int cmd_backup(int argc, char **argv)
 {
-    const char *dest = NULL, *data = DEFAULT_DATA_DIR;
+    const char *dest = NULL, *data = CMD_DEFAULT_DATA_DIR;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(help, stdout);

@@ -2,12 +2,9 @@
 #include "cmd.h"
 #include "store.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 static const char help[] =
     "usage: ecgnet device add ID --site SITE [--data DIR] [--store URL]\n"
@@ -36,22 +33,10 @@ static const char help[] =
     "opened or changed (the message says why: e.g. the id exists already, or no such device);\n"
     "2 bad command line or an invalid id or site.\n";
 
-#define DEFAULT_DATA_DIR "./ecgnet-data"
-
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "ecgnet device: %s%s%s%s\n\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", help);
     return CMD_EUSAGE;
-}
-
-/* Local time "YYYY-MM-DD HH:MM:SS", or NONE for 0. */
-static const char *format_ms(int64_t ms, const char *none, char *buf, size_t len)
-{
-    if (!ms) return none;
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm)) snprintf(buf, len, "%lld ms", (long long)ms);
-    return buf;
 }
 
 static int add(store *s, const char *id, const char *site)
@@ -92,8 +77,8 @@ static int list(store *s)
     printf("%-*s  %-19s  %-19s  %-19s  %s\n", w, "ID", "CREATED", "LAST SEEN", "REVOKED", "SITE");
     for (size_t i = 0; i < n; i++) {
         char c[64], l[64], r[64];
-        printf("%-*s  %-19s  %-19s  %-19s  %s\n", w, d[i].id, format_ms(d[i].created_ms, "-", c, sizeof c),
-               format_ms(d[i].last_seen_ms, "never", l, sizeof l), format_ms(d[i].revoked_ms, "-", r, sizeof r),
+        printf("%-*s  %-19s  %-19s  %-19s  %s\n", w, d[i].id, cmd_format_ms(d[i].created_ms, "-", c, sizeof c),
+               cmd_format_ms(d[i].last_seen_ms, "never", l, sizeof l), cmd_format_ms(d[i].revoked_ms, "-", r, sizeof r),
                d[i].site);
     }
     free(d);
@@ -146,29 +131,8 @@ int cmd_device(int argc, char **argv)
     if (!is_add && site) return usage_error("--site belongs to add only", NULL);
     if (data && url) return usage_error("give --data or --store, not both", NULL);
 
-    char path[4096];
-    if (!url) {
-        if (!data) data = DEFAULT_DATA_DIR;
-        struct stat sb;
-        if (is_add && mkdir(data, 0700) != 0 && errno != EEXIST) {
-            fprintf(stderr, "ecgnet device: cannot create the data directory %s: %s\n", data, strerror(errno));
-            return CMD_EINPUT;
-        }
-        if (!is_add && stat(data, &sb) != 0 && errno == ENOENT) {
-            fprintf(stderr, "ecgnet device: the data directory %s does not exist (`ecgnet device add` creates "
-                            "it; or give --data DIR or --store URL)\n", data);
-            return CMD_EINPUT;
-        }
-        if (snprintf(path, sizeof path, "%s/ecgnet.db", data) >= (int)sizeof path)
-            return usage_error("the data directory's path is too long", NULL);
-        url = path;
-    }
-    char err[1024];
-    store *s = store_open(url, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "ecgnet device: %s\n", err);
-        return CMD_EINPUT;
-    }
+    store *s = cmd_store_open("ecgnet device", data, url, is_add);
+    if (!s) return CMD_EINPUT;
     int rc = is_add ? add(s, id, site) : is_list ? list(s) : revoke(s, id);
     store_close(s);
     return rc;

@@ -2,13 +2,10 @@
 #include "cmd.h"
 #include "store.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -42,23 +39,11 @@ static const char help[] =
     "opened or changed (the message says why: e.g. the name exists, no such user or site);\n"
     "2 bad command line, an invalid name or role, or a password that breaks the rules.\n";
 
-#define DEFAULT_DATA_DIR "./ecgnet-data"
-
 static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "ecgnet user: %s%s%s%s\n\n", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
     fputs(help, stderr);
     return CMD_EUSAGE;
-}
-
-/* Local time "YYYY-MM-DD HH:MM:SS", or NONE for 0. */
-static const char *format_ms(int64_t ms, const char *none, char *buf, size_t len)
-{
-    if (!ms) return none;
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm)) snprintf(buf, len, "%lld ms", (long long)ms);
-    return buf;
 }
 
 /* One line from F into BUF without its line end; 0 at the end of input or for a line too long. */
@@ -177,8 +162,8 @@ static int list(store *s)
     printf("%-*s  %-12s  %-19s  %-19s  %s\n", w, "NAME", "ROLE", "CREATED", "DISABLED", "SITE");
     for (size_t i = 0; i < n; i++) {
         char c[64], d[64];
-        printf("%-*s  %-12s  %-19s  %-19s  %s\n", w, u[i].name, u[i].role, format_ms(u[i].created_ms, "-", c, sizeof c),
-               format_ms(u[i].disabled_ms, "-", d, sizeof d), u[i].site[0] ? u[i].site : "-");
+        printf("%-*s  %-12s  %-19s  %-19s  %s\n", w, u[i].name, u[i].role, cmd_format_ms(u[i].created_ms, "-", c, sizeof c),
+               cmd_format_ms(u[i].disabled_ms, "-", d, sizeof d), u[i].site[0] ? u[i].site : "-");
     }
     free(u);
     return CMD_OK;
@@ -224,29 +209,8 @@ int cmd_user(int argc, char **argv)
     if (is_add && strcmp(role, "clinic") && site) return usage_error("only clinic users have a --site", NULL);
     if (data && url) return usage_error("give --data or --store, not both", NULL);
 
-    char path[4096];
-    if (!url) {
-        if (!data) data = DEFAULT_DATA_DIR;
-        struct stat sb;
-        if (is_add && mkdir(data, 0700) != 0 && errno != EEXIST) {
-            fprintf(stderr, "ecgnet user: cannot create the data directory %s: %s\n", data, strerror(errno));
-            return CMD_EINPUT;
-        }
-        if (!is_add && stat(data, &sb) != 0 && errno == ENOENT) {
-            fprintf(stderr, "ecgnet user: the data directory %s does not exist (give --data DIR or --store URL)\n",
-                    data);
-            return CMD_EINPUT;
-        }
-        if (snprintf(path, sizeof path, "%s/ecgnet.db", data) >= (int)sizeof path)
-            return usage_error("the data directory's path is too long", NULL);
-        url = path;
-    }
-    char err[1024];
-    store *s = store_open(url, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "ecgnet user: %s\n", err);
-        return CMD_EINPUT;
-    }
+    store *s = cmd_store_open("ecgnet user", data, url, is_add);
+    if (!s) return CMD_EINPUT;
     int rc = is_add ? add(s, name, role, site) : is_passwd ? passwd(s, name) : is_disable ? disable(s, name) : list(s);
     store_close(s);
     return rc;
