@@ -25,6 +25,10 @@ int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
 /* STORE_ERR with "<path>: WHAT: <SQLite's message>". Call with mu held. */
 int store_db_fail(store *s, const char *what, char *err, size_t errlen);
 
+/* Reads a recording from columns 0..15 of ST, in the order store_recording.c's RECORDING_SELECT
+ * lists them (the review queries select the same first 16). */
+void store_db_recording_read(sqlite3_stmt *st, store_recording *r);
+
 /* Reads one row of ST into ITEM; returns 1 to keep it, 0 to skip it (a row of NULLs). */
 typedef int (*store_db_row_fn)(sqlite3_stmt *st, void *item);
 

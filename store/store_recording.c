@@ -13,9 +13,8 @@
     "r.archive, r.state, r.review, r.priority, r.received_ms, COALESCE(r.ended_ms, 0), r.samples " \
     "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "
 
-static int read_row(sqlite3_stmt *st, void *row)
+void store_db_recording_read(sqlite3_stmt *st, store_recording *r)
 {
-    store_recording *r = row;
     memset(r, 0, sizeof *r);
     r->id = sqlite3_column_int64(st, 0);
     store_db_column_text(st, 1, r->device, sizeof r->device);
@@ -33,6 +32,11 @@ static int read_row(sqlite3_stmt *st, void *row)
     r->received_ms = sqlite3_column_int64(st, 13);
     r->ended_ms = sqlite3_column_int64(st, 14);
     r->samples = sqlite3_column_int64(st, 15);
+}
+
+static int read_row(sqlite3_stmt *st, void *row)
+{
+    store_db_recording_read(st, row);
     return 1;
 }
 

@@ -32,23 +32,7 @@ static int read_item(sqlite3_stmt *st, void *row)
 {
     store_review_item *it = row;
     memset(it, 0, sizeof *it);
-    store_recording *r = &it->rec;
-    r->id = sqlite3_column_int64(st, 0);
-    store_db_column_text(st, 1, r->device, sizeof r->device);
-    store_db_column_text(st, 2, r->recording, sizeof r->recording);
-    store_db_column_text(st, 3, r->site, sizeof r->site);
-    store_db_column_text(st, 4, r->patient_id, sizeof r->patient_id);
-    store_db_column_text(st, 5, r->mode, sizeof r->mode);
-    r->fs = sqlite3_column_double(st, 6);
-    r->nleads = sqlite3_column_int(st, 7);
-    store_db_column_text(st, 8, r->journal, sizeof r->journal);
-    store_db_column_text(st, 9, r->archive, sizeof r->archive);
-    store_db_column_text(st, 10, r->state, sizeof r->state);
-    store_db_column_text(st, 11, r->review, sizeof r->review);
-    r->priority = sqlite3_column_int(st, 12);
-    r->received_ms = sqlite3_column_int64(st, 13);
-    r->ended_ms = sqlite3_column_int64(st, 14);
-    r->samples = sqlite3_column_int64(st, 15);
+    store_db_recording_read(st, &it->rec); /* columns 0..15 as RECORDING_SELECT's */
     store_db_column_text(st, 16, it->claimed_by, sizeof it->claimed_by);
     it->claim_expires_ms = sqlite3_column_int64(st, 17);
     it->opened_ms = sqlite3_column_int64(st, 18);
