@@ -254,10 +254,6 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
                     r->recording, (long long)store_journal_dropped_bytes(r->j));
     }
     memset(r->hello.token, 0, sizeof r->hello.token);
-    if (hs && !same_stream(&hs->hello, &r->hello)) {
-        net_errf(err, errlen, "resume of recording %s with a different patient, sample rate, leads, scaling or sample type", r->recording);
-        return PROTO_CLOSE_MALFORMED;
-    }
     snprintf(r->site, sizeof r->site, "%s", sr.site);
     if (store_journal_ended(r->j) && !strcmp(sr.state, "complete")) {
         /* Already archived: a device that missed "ended" is told so, nothing is redone. */
@@ -402,7 +398,9 @@ static void drain(rec *r, block *blocks)
     if (frames) {
         atomic_fetch_add(&g->m->samples_total, frames);
         atomic_fetch_add(&g->m->lead_samples_total, frames * r->hello.nleads);
-        for (block *b = blocks; b; b = b->next) session_post_ack(b->from, store_journal_durable(r->j));
+        /* One ack per sending connection (acks are cumulative): nearly always just one. */
+        for (block *b = blocks; b; b = b->next)
+            if (b == blocks || b->from != blocks->from) session_post_ack(b->from, store_journal_durable(r->j));
     }
     int64_t analysed = r->analysed;
     while (blocks) {
@@ -597,6 +595,7 @@ void rec_run(rec *r)
             r->p = NULL;
         }
     }
+    /* Whether just loaded or already streaming, a resume must describe the same stream. */
     if (hs && r->loaded && !same_stream(&hs->hello, &r->hello)) {
         net_errf(err, sizeof err, "resume of recording %s with a different patient, sample rate, leads, scaling or sample type", r->recording);
         net_log(NET_LOG_WARN, "reject", "code=%d device=%s peer=%s reason=%s", PROTO_CLOSE_MALFORMED, r->device, hs->peer,
