@@ -33,22 +33,6 @@ static const char help[] =
     "  --verify DIR      afterwards, compare every recording's journal in the server's data\n"
     "                    directory DIR with the record, sample by sample (load tests on one machine)\n";
 
-typedef struct {
-    const device_source *src;
-    int64_t at, mismatches;
-} verify_ctx;
-
-static int verify_block(void *ctx, int64_t first, const int32_t *frames, size_t n, uint32_t flags)
-{
-    verify_ctx *v = ctx;
-    (void)flags;
-    if (first != v->at) v->mismatches++;
-    const int32_t *want = v->src->samples + first * v->src->nleads;
-    for (size_t i = 0; i < n * (size_t)v->src->nleads; i++) v->mismatches += frames[i] != want[i];
-    v->at = first + (int64_t)n;
-    return 0;
-}
-
 /* Compares the journal of each simulated device with the record; returns how many differ. */
 static int verify(const char *dir, const device_config *c, const device_source *src)
 {
@@ -57,13 +41,13 @@ static int verify(const char *dir, const device_config *c, const device_source *
         char path[4400], err[1536];
         if (c->ndevices == 1) snprintf(path, sizeof path, "%s/journal/%s/%s.ej", dir, c->device, c->recording);
         else snprintf(path, sizeof path, "%s/journal/%s/%s-%d.ej", dir, c->device, c->recording, i);
-        verify_ctx v = {src, 0, 0};
-        if (store_journal_read(path, 0, verify_block, &v, err, sizeof err)) {
+        store_journal_diff d;
+        if (store_journal_compare(path, src->samples, src->nframes, src->nleads, &d, err, sizeof err)) {
             printf("verify: %s\n", err);
             bad++;
-        } else if (v.mismatches || v.at != src->nframes) {
-            printf("verify: %s: %lld samples differ, %lld of %lld stored\n", path, (long long)v.mismatches,
-                   (long long)v.at, (long long)src->nframes);
+        } else if (d.mismatches || d.frames != src->nframes) {
+            printf("verify: %s: %lld samples differ, %lld of %lld stored\n", path, (long long)d.mismatches,
+                   (long long)d.frames, (long long)src->nframes);
             bad++;
         }
     }

@@ -128,7 +128,6 @@ struct ingest {
     pthread_cond_t idle;
 };
 
-int64_t ingest_wall_ms(void);          /* wall clock, ms since the epoch */
 
 /* Session side, callable from workers. */
 void session_ref(ingest_session *s);

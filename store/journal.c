@@ -670,3 +670,39 @@ int store_journal_read_meta(const char *path, char **meta, char *err, size_t err
     *meta = h.meta;
     return 0;
 }
+
+typedef struct {
+    const int32_t *expected;
+    int64_t nframes;
+    int nleads;
+    store_journal_diff *out;
+} compare_ctx;
+
+static int compare_block(void *ctx, int64_t first, const int32_t *frames, size_t nframes, uint32_t flags)
+{
+    compare_ctx *c = ctx;
+    (void)flags;
+    for (size_t f = 0; f < nframes; f++) {
+        int64_t at = first + (int64_t)f;
+        const int32_t *got = frames + f * (size_t)c->nleads;
+        if (at >= c->nframes) {
+            c->out->mismatches += c->nleads;
+            continue;
+        }
+        for (int l = 0; l < c->nleads; l++) c->out->mismatches += got[l] != c->expected[at * c->nleads + l];
+    }
+    c->out->frames = first + (int64_t)nframes;
+    return 0;
+}
+
+int store_journal_compare(const char *path, const int32_t *expected, int64_t nframes, int nleads,
+                          store_journal_diff *out, char *err, size_t errlen)
+{
+    store_journal_summary sum;
+    out->frames = out->mismatches = 0;
+    if (store_journal_summarize(path, &sum, err, errlen)) return -1;
+    if (sum.nleads != nleads)
+        return fail(err, errlen, "%s: the journal holds %d leads, the comparison %d", path, sum.nleads, nleads);
+    compare_ctx c = {expected, nframes, nleads, out};
+    return store_journal_read(path, 0, compare_block, &c, err, errlen) ? -1 : 0;
+}

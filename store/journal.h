@@ -161,6 +161,20 @@ typedef struct {
 int store_journal_summarize(const char *path, store_journal_summary *out, char *err,
                             size_t errlen);
 
+/* What store_journal_compare found. */
+typedef struct {
+    int64_t frames;      /* frames in the journal's valid records */
+    int64_t mismatches;  /* samples that differ from the expected ones, counting every journal
+                            frame beyond the expected length as nleads mismatches */
+} store_journal_diff;
+
+/* Compares the journal PATH with the NFRAMES interleaved frames EXPECTED of NLEADS leads, read-only:
+ * the journal is bit-exact when out->mismatches is 0 and out->frames equals NFRAMES (a shorter
+ * journal is a prefix). For verifying stored recordings against their source. Returns 0, or -1
+ * with err (as store_journal_read, or a lead count that differs from the journal's). */
+int store_journal_compare(const char *path, const int32_t *expected, int64_t nframes, int nleads,
+                          store_journal_diff *out, char *err, size_t errlen);
+
 /* The header's meta text of the journal PATH (the device's hello), read-only and without a lock,
  * for readers beside the writer (the review API's signal). *META is malloc'd (caller frees).
  * Returns 0, or -1 with err (cannot open, not a journal, bad header). */

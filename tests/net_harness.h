@@ -126,34 +126,17 @@ static inline void harness_device(const char *url, const char *device, char toke
     store_close(st);
 }
 
-typedef struct {
-    const int32_t *want;
-    int nleads;
-    int64_t at, mismatches;
-} harness_cmp;
-
-static inline int harness_cmp_fn(void *ctx, int64_t first, const int32_t *frames, size_t n, uint32_t flags)
-{
-    harness_cmp *c = ctx;
-    (void)flags;
-    if (first != c->at) c->mismatches++;
-    for (size_t i = 0; i < n * (size_t)c->nleads; i++)
-        if (frames[i] != c->want[first * c->nleads + (int64_t)i]) c->mismatches++;
-    c->at = first + (int64_t)n;
-    return 0;
-}
-
 /* Frames in the journal that differ from SRC's, plus the difference in length (0: bit-exact). */
 static inline int64_t harness_journal_diff(const char *journal, const device_source *src)
 {
-    harness_cmp c = {src->samples, src->nleads, 0, 0};
+    store_journal_diff d;
     char err[1536];
-    if (store_journal_read(journal, 0, harness_cmp_fn, &c, err, sizeof err)) {
+    if (store_journal_compare(journal, src->samples, src->nframes, src->nleads, &d, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    int64_t d = c.at - src->nframes;
-    return c.mismatches + (d < 0 ? -d : d);
+    int64_t short_by = src->nframes - d.frames;
+    return d.mismatches + (short_by < 0 ? -short_by : short_by);
 }
 
 /* A free TCP port on the loopback (for a server that must come back on the same port). */

@@ -30,14 +30,14 @@ static void *stream(void *arg)
 /* Frames of the journal PATH that differ from the device's record, and how many frames it holds. */
 static int64_t prefix_mismatches(const char *path, int64_t *frames)
 {
-    harness_cmp c = {src.samples, src.nleads, 0, 0};
+    store_journal_diff d;
     char err[STORE_JOURNAL_ERRLEN];
-    if (store_journal_read(path, 0, harness_cmp_fn, &c, err, sizeof err)) {
+    if (store_journal_compare(path, src.samples, src.nframes, src.nleads, &d, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    *frames = c.at;
-    return c.mismatches;
+    *frames = d.frames;
+    return d.mismatches;
 }
 
 /* 1 when the files A and B hold the same bytes. */

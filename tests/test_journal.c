@@ -595,6 +595,32 @@ static void summary_counts_the_valid_records(void)
     free(x);
 }
 
+static void compare_tells_bit_exact_from_prefix_changed_and_overlong(void)
+{
+    const char *dir = check_tmpdir("journal_compare");
+    char path[1200], err[STORE_JOURNAL_ERRLEN];
+    snprintf(path, sizeof path, "%s/c.ej", dir);
+    store_journal_info info = {2, 2, "{}"};
+    store_journal *j = store_journal_create(path, &info, err, sizeof err);
+    int32_t frames[2 * 50];
+    for (int i = 0; i < 100; i++) frames[i] = i - 50;
+    CHECK(j && !store_journal_append(j, 0, frames, 40, 0, err, sizeof err) && !store_journal_sync(j, err, sizeof err),
+          "writing: %s", err);
+    store_journal_close(j);
+    store_journal_diff d;
+    CHECK(!store_journal_compare(path, frames, 40, 2, &d, err, sizeof err) && d.frames == 40 && d.mismatches == 0,
+          "bit-exact: %lld frames, %lld mismatches", (long long)d.frames, (long long)d.mismatches);
+    CHECK(!store_journal_compare(path, frames, 50, 2, &d, err, sizeof err) && d.frames == 40 && d.mismatches == 0,
+          "a prefix of 50 frames: %lld frames, %lld mismatches", (long long)d.frames, (long long)d.mismatches);
+    CHECK(!store_journal_compare(path, frames, 30, 2, &d, err, sizeof err) && d.frames == 40 && d.mismatches == 20,
+          "10 frames beyond 30 expected count 20 samples: %lld", (long long)d.mismatches);
+    frames[2 * 7 + 1] += 1;
+    CHECK(!store_journal_compare(path, frames, 40, 2, &d, err, sizeof err) && d.mismatches == 1,
+          "one changed sample: %lld", (long long)d.mismatches);
+    CHECK(store_journal_compare(path, frames, 40, 3, &d, err, sizeof err) == -1 && strstr(err, "2 leads"),
+          "another lead count is an error: '%s'", err);
+}
+
 int main(void)
 {
     RUN(round_trip_bit_exact_int16);
@@ -607,5 +633,6 @@ int main(void)
     RUN(durable_lags_next_until_sync);
     RUN(a_failed_write_leaves_whole_records_and_appending_goes_on);
     RUN(summary_counts_the_valid_records);
+    RUN(compare_tells_bit_exact_from_prefix_changed_and_overlong);
     return check_report();
 }
