@@ -6,6 +6,7 @@ ECGNET_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libfftw3-dev libedf-dev libopenblas-dev liblapacke-dev libcjson-dev
   libsqlite3-dev libsodium-dev zlib1g-dev libwebsockets-dev libssl-dev openssl
+  libpq-dev postgresql libcairo2-dev libpango1.0-dev fonts-noto-cjk
 )
 
 ecgnet_install_deps() {
