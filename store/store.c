@@ -376,6 +376,21 @@ int store_audit(store *s, const char *actor, const char *action, int64_t recordi
     return rc;
 }
 
+int store_audit_stamp(store *s, int64_t *stamp, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    *stamp = 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = store_db_prepare(s, "SELECT COALESCE(max(id), 0) FROM audit", &st, err, errlen);
+    if (rc == STORE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) *stamp = sqlite3_column_int64(st, 0);
+        else rc = store_db_fail(s, "reading the audit trail's newest row", err, errlen);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static int read_audit(sqlite3_stmt *st, void *item)
 {
     store_audit_entry *e = item;

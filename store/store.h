@@ -236,6 +236,12 @@ typedef struct {
 int store_audit(store *s, const char *actor, const char *action, int64_t recording,
                 const char *detail, char *err, size_t errlen);
 
+/* The newest audit row's id (0 when none) in *STAMP. Every change to the queue (a recording begun
+ * or finished, a flag, a claim, a report, a signature) writes an audit row, so a watcher that
+ * sees the stamp move knows to re-read the worklist. Cheap (one index lookup). Returns STORE_OK
+ * or STORE_ERR. */
+int store_audit_stamp(store *s, int64_t *stamp, char *err, size_t errlen);
+
 /* The audit rows about RECORDING (0: all rows), oldest first, in *OUT (malloc'd, NULL when
  * none; the caller frees it). Returns STORE_OK or STORE_ERR. */
 int store_audit_list(store *s, int64_t recording, store_audit_entry **out, size_t *n, char *err,

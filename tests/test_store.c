@@ -575,8 +575,16 @@ static void changes_are_audited_and_the_audit_is_append_only(void)
     CHECK(store_audit_list(s, 0, &a, &n, errbuf, sizeof errbuf) == STORE_OK && n == 7, "7 rows: %zu", n);
     CHECK(has_audit(a, n, "cli", "device.add", 0) && has_audit(a, n, "cli", "device.revoke", 0), "device rows");
     for (size_t i = 1; i < n; i++) CHECK(a[i].id > a[i - 1].id && a[i].time_ms >= a[i - 1].time_ms, "in order");
+    int64_t stamp, stamp2;
+    CHECK(store_audit_stamp(s, &stamp, errbuf, sizeof errbuf) == STORE_OK && stamp == a[n - 1].id,
+          "the stamp is the newest row's id: %lld", (long long)stamp);
+    store_flag f2 = f;
+    f2.start = 5;
+    store_flag_add(s, id, &f2, errbuf, sizeof errbuf);
+    CHECK(store_audit_stamp(s, &stamp2, errbuf, sizeof errbuf) == STORE_OK && stamp2 > stamp,
+          "a new flag moves the stamp");
     free(a);
-    CHECK(store_audit_list(s, id, &a, &n, errbuf, sizeof errbuf) == STORE_OK && n == 5, "5 about it: %zu", n);
+    CHECK(store_audit_list(s, id, &a, &n, errbuf, sizeof errbuf) == STORE_OK && n == 6, "6 about it: %zu", n);
     CHECK(has_audit(a, n, "device:dev", "recording.begin", id), "begin");
     CHECK(has_audit(a, n, "server", "flag.add", id), "flag");
     CHECK(has_audit(a, n, "server", "recording.finish", id), "finish");
