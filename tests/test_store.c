@@ -578,13 +578,8 @@ static void changes_are_audited_and_the_audit_is_append_only(void)
     int64_t stamp, stamp2;
     CHECK(store_audit_stamp(s, &stamp, errbuf, sizeof errbuf) == STORE_OK && stamp == a[n - 1].id,
           "the stamp is the newest row's id: %lld", (long long)stamp);
-    store_flag f2 = f;
-    f2.start = 5;
-    store_flag_add(s, id, &f2, errbuf, sizeof errbuf);
-    CHECK(store_audit_stamp(s, &stamp2, errbuf, sizeof errbuf) == STORE_OK && stamp2 > stamp,
-          "a new flag moves the stamp");
     free(a);
-    CHECK(store_audit_list(s, id, &a, &n, errbuf, sizeof errbuf) == STORE_OK && n == 6, "6 about it: %zu", n);
+    CHECK(store_audit_list(s, id, &a, &n, errbuf, sizeof errbuf) == STORE_OK && n == 5, "5 about it: %zu", n);
     CHECK(has_audit(a, n, "device:dev", "recording.begin", id), "begin");
     CHECK(has_audit(a, n, "server", "flag.add", id), "flag");
     CHECK(has_audit(a, n, "server", "recording.finish", id), "finish");
@@ -592,6 +587,11 @@ static void changes_are_audited_and_the_audit_is_append_only(void)
     CHECK(has_audit(a, n, "user:dr-li", "recording.view", id) && !strcmp(a[n - 1].detail, "opened from the queue"),
           "caller's row");
     free(a);
+    store_flag f2 = f;
+    f2.start = 5;
+    store_flag_add(s, id, &f2, errbuf, sizeof errbuf);
+    CHECK(store_audit_stamp(s, &stamp2, errbuf, sizeof errbuf) == STORE_OK && stamp2 > stamp,
+          "a new flag moves the stamp");
     store_close(s);
     CHECK(raw_sql(path, "DELETE FROM audit") != SQLITE_OK, "audit rows cannot be deleted");
     CHECK(raw_sql(path, "UPDATE audit SET actor = 'nobody'") != SQLITE_OK, "nor changed");
