@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# test.sh — every test: unit and real-data tests (gcc, -O2), again under ASan+UBSan (clang) with the
-# libFuzzer targets run for a bounded time, and the accuracy regression on the reference databases.
+# test.sh — every test: unit and real-data tests (gcc, -O2), the store's tests again on a local
+# PostgreSQL server, the browser test, again under ASan+UBSan (clang) with the libFuzzer targets run
+# for a bounded time, and the accuracy regression on the reference databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ecgnet_install_deps
+# A local PostgreSQL server for the store's *_pg tests (sets ECGNET_TEST_PG_URL).
+source scripts/pg.sh
+ecgnet_pg_start
 
 jobs="$(nproc)"
 fuzz_seconds="${ECGNET_FUZZ_SECONDS:-60}"

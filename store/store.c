@@ -26,41 +26,19 @@ int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
 
 int store_db_fail(store *s, const char *what, char *err, size_t errlen)
 {
-    return store_db_err(err, errlen, STORE_ERR, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-}
-
-int store_db_prepare(store *s, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
-{
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-        *st = NULL;
-        return store_db_fail(s, "preparing a statement", err, errlen);
-    }
-    return STORE_OK;
+    return store_db_err(err, errlen, STORE_ERR, "%s: %s: %s", s->path, what, store_sql_errmsg(s));
 }
 
 int store_db_exec(store *s, const char *sql, char *err, size_t errlen)
 {
-    const char *tail = sql;
-    while (tail && *tail) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, tail, -1, &st, &tail) != SQLITE_OK)
-            return store_db_fail(s, "preparing a statement", err, errlen);
-        if (!st) break; /* only whitespace or comments were left */
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-        if (rc != SQLITE_DONE) {
-            int code = store_db_fail(s, sqlite3_sql(st), err, errlen);
-            sqlite3_finalize(st);
-            return code;
-        }
-        sqlite3_finalize(st);
-    }
-    return STORE_OK;
+    return s->pg ? store_pg_exec(s, sql, err, errlen) : store_sqlite_exec(s, sql, err, errlen);
 }
 
+/* SQLite: BEGIN IMMEDIATE takes the write lock at once. PostgreSQL: rows are locked as they are
+ * written, and the reads that decide a write lock theirs (store_db_lock_row). */
 int store_db_begin(store *s, char *err, size_t errlen)
 {
-    return store_db_exec(s, "BEGIN IMMEDIATE", err, errlen);
+    return store_db_exec(s, s->pg ? "BEGIN" : "BEGIN IMMEDIATE", err, errlen);
 }
 
 int store_db_commit(store *s, char *err, size_t errlen)
@@ -70,7 +48,8 @@ int store_db_commit(store *s, char *err, size_t errlen)
 
 void store_db_rollback(store *s)
 {
-    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s->pg) store_pg_rollback(s);
+    else store_sqlite_rollback(s);
 }
 
 int64_t store_db_now_ms(void)
@@ -142,7 +121,7 @@ int store_db_device_id_ok(const char *id)
     return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
-int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn read, void **out, size_t *n,
+int store_db_collect(store *s, store_stmt *st, size_t size, store_db_row_fn read, void **out, size_t *n,
                      size_t *rows, const char *what, char *err, size_t errlen)
 {
     char *v = NULL;
@@ -150,7 +129,7 @@ int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn re
     int step;
     *out = NULL;
     *n = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((step = store_sql_step(st)) == STORE_SQL_ROW) {
         stepped++;
         if (count == cap) {
             cap = cap ? 2 * cap : 16;
@@ -164,7 +143,7 @@ int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn re
         memset(v + count * size, 0, size);
         count += (size_t)read(st, v + count * size);
     }
-    if (step != SQLITE_DONE) {
+    if (step != STORE_SQL_DONE) {
         free(v);
         return store_db_fail(s, what, err, errlen);
     }
@@ -178,77 +157,79 @@ int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn re
     return STORE_OK;
 }
 
-void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
+void store_db_column_text(store_stmt *st, int col, char *dst, size_t dstlen)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
+    const char *t = store_sql_text(st, col);
+    snprintf(dst, dstlen, "%s", t ? t : "");
 }
 
 int store_db_audit(store *s, const char *actor, const char *action, int64_t recording,
                    const char *detail, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s,
                          "INSERT INTO audit (time_ms, actor, action, recording_id, detail) "
                          "VALUES (?1, ?2, ?3, ?4, ?5)",
                          &st, err, errlen))
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, store_db_now_ms());
-    sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-    if (recording > 0) sqlite3_bind_int64(st, 4, recording);
-    else sqlite3_bind_null(st, 4);
-    sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, "writing an audit row", err, errlen);
-    sqlite3_finalize(st);
+    store_sql_bind_int64(st, 1, store_db_now_ms());
+    store_sql_bind_text(st, 2, actor);
+    store_sql_bind_text(st, 3, action);
+    if (recording > 0) store_sql_bind_int64(st, 4, recording);
+    else store_sql_bind_null(st, 4);
+    store_sql_bind_text(st, 5, detail ? detail : "");
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, "writing an audit row", err, errlen);
+    store_sql_finalize(st);
     return rc;
 }
 
 int store_db_site_id(store *s, const char *name, int64_t *id, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     if (store_db_prepare(s, "INSERT INTO site (name, created_ms) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
                          &st, err, errlen))
         goto done;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, store_db_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    store_sql_bind_text(st, 1, name);
+    store_sql_bind_int64(st, 2, store_db_now_ms());
+    if (store_sql_step(st) != STORE_SQL_DONE) {
         store_db_fail(s, "adding a site", err, errlen);
         goto done;
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     if (store_db_prepare(s, "SELECT id FROM site WHERE name = ?1", &st, err, errlen)) goto done;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    store_sql_bind_text(st, 1, name);
+    if (store_sql_step(st) != STORE_SQL_ROW) {
         store_db_fail(s, "reading a site", err, errlen);
         goto done;
     }
-    *id = sqlite3_column_int64(st, 0);
+    *id = store_sql_int64(st, 0);
     rc = STORE_OK;
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
-/* Splits URL into the database path; refuses other schemes with a message. */
-static int parse_url(const char *url, char *path, size_t pathlen, char *err, size_t errlen)
+/* Splits URL: a PostgreSQL URL (*PG set; libpq reads it as it is) or a SQLite database path
+ * copied into PATH; refuses other schemes with a message. */
+static int parse_url(const char *url, char *path, size_t pathlen, int *pg, char *err, size_t errlen)
 {
+    *pg = 0;
     if (!url || !*url) return store_db_err(err, errlen, STORE_EINVAL, "store: no database path or URL given");
     const char *p = url;
     if (!strncmp(url, "sqlite:", 7)) {
         p = url + 7;
         if (!strncmp(p, "//", 2)) p += 2;
     } else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        return store_db_err(err, errlen, STORE_EINVAL,
-                            "%s: postgresql:// is not supported yet: use sqlite:PATH or a plain path", url);
+        *pg = 1;
+        return STORE_OK;
     } else {
         /* "scheme://" is a URL of another kind; a plain path may still contain a colon. */
         size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
         if (n > 0 && !strncmp(url + n, "://", 3))
             return store_db_err(err, errlen, STORE_EINVAL,
-                                "%s: unknown store URL scheme '%.*s': use sqlite:PATH or a plain path", url,
-                                (int)n, url);
+                                "%s: unknown store URL scheme '%.*s': use sqlite:PATH, a plain path or "
+                                "postgresql://...", url, (int)n, url);
     }
     if (!*p) return store_db_err(err, errlen, STORE_EINVAL, "%s: the URL has no database path", url);
     if (!strcmp(p, ":memory:") || !strncmp(p, "file:", 5))
@@ -259,54 +240,9 @@ static int parse_url(const char *url, char *path, size_t pathlen, char *err, siz
     return STORE_OK;
 }
 
-/* The directory must exist and be writable, and the file must be creatable with mode 0600 or
- * writable: SQLite's own message ("unable to open database file") would not say which. */
-static int check_file(const char *path, char *err, size_t errlen)
-{
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    const char *dir = dirname(copy);
-    struct stat sb;
-    if (stat(dir, &sb) != 0)
-        return store_db_err(err, errlen, STORE_ERR, "%s: the directory %s %s", path, dir,
-                            errno == ENOENT ? "does not exist (create it first)" : strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return store_db_err(err, errlen, STORE_ERR, "%s: %s is not a directory", path, dir);
-    if (access(dir, W_OK | X_OK) != 0)
-        return store_db_err(err, errlen, STORE_ERR,
-                            "%s: the directory %s is not writable by this user (SQLite keeps its "
-                            "write-ahead log beside the database)", path, dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return store_db_err(err, errlen, STORE_ERR, "%s: cannot open the database for writing: %s", path,
-                            strerror(errno));
-    close(fd);
-    return STORE_OK;
-}
-
-/* Runs a PRAGMA whose one-row answer must equal WANT (case-insensitive). */
-static int pragma_expect(store *s, const char *sql, const char *want, const char *why, char *err, size_t errlen)
-{
-    sqlite3_stmt *st;
-    if (store_db_prepare(s, sql, &st, err, errlen)) return STORE_ERR;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = store_db_fail(s, sql, err, errlen);
-    } else {
-        const unsigned char *got = sqlite3_column_text(st, 0);
-        if (got && !sqlite3_stricmp((const char *)got, want)) {
-            rc = STORE_OK;
-        } else {
-            rc = store_db_err(err, errlen, STORE_ERR, "%s: %s gave '%s', not '%s': %s", s->path, sql,
-                              got ? (const char *)got : "", want, why);
-        }
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 store *store_open(const char *url, char *err, size_t errlen)
 {
+    int pg;
     store *s = calloc(1, sizeof *s);
     if (!s) {
         store_db_err(err, errlen, STORE_ERR, "store: out of memory");
@@ -316,24 +252,8 @@ store *store_open(const char *url, char *err, size_t errlen)
         store_db_err(err, errlen, STORE_ERR, "store: libsodium could not be initialised");
         goto fail_alloc;
     }
-    if (parse_url(url, s->path, sizeof s->path, err, errlen)) goto fail_alloc;
-    if (check_file(s->path, err, errlen)) goto fail_alloc;
-    /* NOMUTEX: the handle's own mutex serialises every use of the connection. */
-    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        if (s->db) store_db_fail(s, "cannot open the database", err, errlen);
-        else store_db_err(err, errlen, STORE_ERR, "%s: cannot open the database: out of memory", s->path);
-        goto fail_db;
-    }
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    if (pragma_expect(s, "PRAGMA journal_mode = WAL", "wal",
-                      "write-ahead logging is needed (is the file on a network file system?)", err, errlen))
-        goto fail_db;
-    if (store_db_exec(s, "PRAGMA synchronous = FULL", err, errlen)) goto fail_db;
-    if (pragma_expect(s, "PRAGMA synchronous", "2", "acknowledged data must survive a power cut", err, errlen))
-        goto fail_db;
-    if (store_db_exec(s, "PRAGMA foreign_keys = ON", err, errlen)) goto fail_db;
-    if (pragma_expect(s, "PRAGMA foreign_keys", "1", "this SQLite lacks foreign keys", err, errlen)) goto fail_db;
+    if (parse_url(url, s->path, sizeof s->path, &pg, err, errlen)) goto fail_alloc;
+    if (pg ? store_pg_open(s, url, err, errlen) : store_sqlite_open(s, err, errlen)) goto fail_alloc;
     if (store_db_migrate(s, err, errlen)) goto fail_db;
     if (pthread_mutex_init(&s->mu, NULL) != 0) {
         store_db_err(err, errlen, STORE_ERR, "%s: cannot create a mutex", s->path);
@@ -341,7 +261,8 @@ store *store_open(const char *url, char *err, size_t errlen)
     }
     return s;
 fail_db:
-    sqlite3_close(s->db);
+    if (pg) store_pg_close(s);
+    else store_sqlite_close(s);
 fail_alloc:
     free(s);
     return NULL;
@@ -350,7 +271,8 @@ fail_alloc:
 void store_close(store *s)
 {
     if (!s) return;
-    sqlite3_close(s->db);
+    if (s->pg) store_pg_close(s);
+    else store_sqlite_close(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -378,27 +300,27 @@ int store_audit(store *s, const char *actor, const char *action, int64_t recordi
 
 int store_audit_stamp(store *s, int64_t *stamp, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     *stamp = 0;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, "SELECT COALESCE(max(id), 0) FROM audit", &st, err, errlen);
     if (rc == STORE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) *stamp = sqlite3_column_int64(st, 0);
+        if (store_sql_step(st) == STORE_SQL_ROW) *stamp = store_sql_int64(st, 0);
         else rc = store_db_fail(s, "reading the audit trail's newest row", err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-static int read_audit(sqlite3_stmt *st, void *item)
+static int read_audit(store_stmt *st, void *item)
 {
     store_audit_entry *e = item;
-    e->id = sqlite3_column_int64(st, 0);
-    e->time_ms = sqlite3_column_int64(st, 1);
+    e->id = store_sql_int64(st, 0);
+    e->time_ms = store_sql_int64(st, 1);
     store_db_column_text(st, 2, e->actor, sizeof e->actor);
     store_db_column_text(st, 3, e->action, sizeof e->action);
-    e->recording = sqlite3_column_int64(st, 4);
+    e->recording = store_sql_int64(st, 4);
     store_db_column_text(st, 5, e->detail, sizeof e->detail);
     return 1;
 }
@@ -408,18 +330,18 @@ int store_audit_list(store *s, int64_t recording, store_audit_entry **out, size_
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_prepare(s,
                          "SELECT id, time_ms, actor, action, COALESCE(recording_id, 0), detail FROM audit "
                          "WHERE ?1 = 0 OR recording_id = ?1 ORDER BY id",
                          &st, err, errlen) == STORE_OK) {
-        sqlite3_bind_int64(st, 1, recording);
+        store_sql_bind_int64(st, 1, recording);
         rc = store_db_collect(s, st, sizeof **out, read_audit, (void **)out, n, NULL, "reading the audit trail", err,
                               errlen);
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

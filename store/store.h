@@ -1,15 +1,24 @@
 /* store.h — the metadata store: sites, devices and their tokens, recordings, flags, the review
- * queue and the audit trail, in SQLite (the embedded default).
+ * queue and the audit trail, in SQLite (the embedded default) or PostgreSQL (when several
+ * servers share one queue), behind this one interface; both pass the same tests.
  *
- * One store handle holds ONE SQLite connection guarded by a mutex: every function below locks it
- * for its whole duration, so a handle may be shared by any number of threads (the server's
- * connection threads, the analysis workers) and calls are serialised. Several processes may open
- * the same file at once (ecgnetd and `ecgnet device add`): SQLite's WAL mode lets readers run
- * beside the writer, every write transaction is BEGIN IMMEDIATE and a busy timeout of
- * STORE_BUSY_TIMEOUT_MS makes a writer wait for another instead of failing.
+ * One store handle holds ONE database connection guarded by a mutex: every function below locks
+ * it for its whole duration, so a handle may be shared by any number of threads (the server's
+ * connection threads, the analysis workers) and calls are serialised.
  *
- * Durability: synchronous=FULL, so a function that returned STORE_OK has its change on disk
- * and it survives a power cut (the server acknowledges data to devices only after that).
+ * SQLite: several processes may open the same file at once (ecgnetd and `ecgnet device add`):
+ * WAL mode lets readers run beside the writer, every write transaction is BEGIN IMMEDIATE and a
+ * busy timeout of STORE_BUSY_TIMEOUT_MS makes a writer wait for another instead of failing.
+ * synchronous=FULL: a function that returned STORE_OK has its change on disk and it survives a
+ * power cut (the server acknowledges data to devices only after that).
+ *
+ * PostgreSQL: transactions are READ COMMITTED with synchronous_commit on (durable on return, as
+ * above). Claims stay atomic across servers: a claim is one conditional UPDATE, claim-next picks
+ * its row with SELECT ... FOR UPDATE SKIP LOCKED (concurrent claimers take different rows
+ * instead of queueing on one), and every check that precedes a change to a claimed recording
+ * (report, sign, release, repeat) locks the recording's row first. Servers that start together
+ * take turns at the migrations (an advisory lock). A lost connection is re-made for the next
+ * call; the call that found it lost fails with STORE_ERR.
  *
  * Schema: versioned migrations run at store_open, each in its own transaction, recorded in the
  * table schema_version; a database written by a newer ecgnet (a version above
@@ -52,20 +61,23 @@ enum {
 typedef struct store store;
 
 /* Opens (creating if needed) the store at URL: "sqlite:PATH", "sqlite://PATH" (so that
- * "sqlite:///var/lib/ecgnet/ecgnet.db" is an absolute path) or a plain PATH. The directory must
- * exist and be writable (WAL mode keeps PATH-wal and PATH-shm beside the file); a new file is
- * created with mode 0600 (it holds patient ids and token hashes; SQLite gives the -wal and -shm
- * files the same mode). Sets WAL mode, synchronous=FULL, foreign keys and the busy timeout,
- * then runs the pending schema migrations. Refuses, with a message: other URL schemes
- * ("postgresql://... is not supported yet"), in-memory databases, a SQLite file that is not an
- * ecgnet database, and a database newer than this code. Returns the handle (free with
+ * "sqlite:///var/lib/ecgnet/ecgnet.db" is an absolute path) or a plain PATH; or a PostgreSQL
+ * database, "postgresql://USER:PASSWORD@HOST[:PORT]/DB" (any libpq URL; the database must exist
+ * and its current schema must be empty or ecgnet's; messages show the URL with "***" for the
+ * password). SQLite: the directory must exist and be writable (WAL mode keeps PATH-wal and
+ * PATH-shm beside the file); a new file is created with mode 0600 (it holds patient ids and
+ * token hashes; SQLite gives the -wal and -shm files the same mode); sets WAL mode,
+ * synchronous=FULL, foreign keys and the busy timeout. Then runs the pending schema migrations.
+ * Refuses, with a message: other URL schemes, in-memory databases, a server that cannot be
+ * reached or a wrong password, a database that is not an ecgnet store, and a database newer
+ * than this code. Returns the handle (free with
  * store_close), or NULL with the message in err. */
 store *store_open(const char *url, char *err, size_t errlen);
 
 /* Closes the connection and frees the handle. NULL is allowed. No call may be running on S. */
 void store_close(store *s);
 
-/* The database file's path, as opened (owned by S). */
+/* The database file's path as opened, or the PostgreSQL URL without its password (owned by S). */
 const char *store_path(const store *s);
 
 /* ---- Devices ----------------------------------------------------------------------------------

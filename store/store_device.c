@@ -41,35 +41,35 @@ int store_device_add(store *s, const char *device_id, const char *site, char tok
     sodium_memzero(raw, sizeof raw);
     token_hash(text, hash);
 
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     int64_t site_id;
     pthread_mutex_lock(&s->mu);
     if (store_db_begin(s, err, errlen)) goto done;
     if (store_db_prepare(s, "SELECT 1 FROM device WHERE name = ?1", &st, err, errlen)) goto fail;
-    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    store_sql_bind_text(st, 1, device_id);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_ROW) {
         rc = store_db_err(err, errlen, STORE_EEXIST,
                           "%s: device '%s' already exists (device ids are never reused, also after "
                           "revocation: choose another id)", s->path, device_id);
         goto fail;
     }
-    if (step != SQLITE_DONE) {
+    if (step != STORE_SQL_DONE) {
         store_db_fail(s, "looking up a device", err, errlen);
         goto fail;
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     st = NULL;
     if (store_db_site_id(s, site, &site_id, err, errlen)) goto fail;
     if (store_db_prepare(s, "INSERT INTO device (name, site_id, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
                          &st, err, errlen))
         goto fail;
-    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, site_id);
-    sqlite3_bind_blob(st, 3, hash, sizeof hash, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, store_db_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    store_sql_bind_text(st, 1, device_id);
+    store_sql_bind_int64(st, 2, site_id);
+    store_sql_bind_blob(st, 3, hash, sizeof hash);
+    store_sql_bind_int64(st, 4, store_db_now_ms());
+    if (store_sql_step(st) != STORE_SQL_DONE) {
         store_db_fail(s, "adding a device", err, errlen);
         goto fail;
     }
@@ -83,7 +83,7 @@ int store_device_add(store *s, const char *device_id, const char *site, char tok
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     sodium_memzero(text, sizeof text);
     return rc;
@@ -92,32 +92,32 @@ done:
 int store_device_revoke(store *s, const char *device_id, char *err, size_t errlen)
 {
     if (!store_db_device_id_ok(device_id)) return bad_device_id(device_id, err, errlen);
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_begin(s, err, errlen)) goto done;
     if (store_db_prepare(s, "SELECT id, revoked_ms FROM device WHERE name = ?1", &st, err, errlen)) goto fail;
-    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    store_sql_bind_text(st, 1, device_id);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no device '%s'", s->path, device_id);
         goto fail;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         store_db_fail(s, "looking up a device", err, errlen);
         goto fail;
     }
-    if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+    if (!store_sql_is_null(st, 1)) {
         rc = store_db_err(err, errlen, STORE_EREVOKED, "%s: device '%s' was already revoked", s->path, device_id);
         goto fail;
     }
-    int64_t id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int64_t id = store_sql_int64(st, 0);
+    store_sql_finalize(st);
     st = NULL;
     if (store_db_prepare(s, "UPDATE device SET revoked_ms = ?1 WHERE id = ?2", &st, err, errlen)) goto fail;
-    sqlite3_bind_int64(st, 1, store_db_now_ms());
-    sqlite3_bind_int64(st, 2, id);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    store_sql_bind_int64(st, 1, store_db_now_ms());
+    store_sql_bind_int64(st, 2, id);
+    if (store_sql_step(st) != STORE_SQL_DONE) {
         store_db_fail(s, "revoking a device", err, errlen);
         goto fail;
     }
@@ -130,19 +130,19 @@ int store_device_revoke(store *s, const char *device_id, char *err, size_t errle
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-static int read_device(sqlite3_stmt *st, void *item)
+static int read_device(store_stmt *st, void *item)
 {
     store_device *d = item;
     store_db_column_text(st, 0, d->id, sizeof d->id);
     store_db_column_text(st, 1, d->site, sizeof d->site);
-    d->created_ms = sqlite3_column_int64(st, 2);
-    d->revoked_ms = sqlite3_column_int64(st, 3);
-    d->last_seen_ms = sqlite3_column_int64(st, 4);
+    d->created_ms = store_sql_int64(st, 2);
+    d->revoked_ms = store_sql_int64(st, 3);
+    d->last_seen_ms = store_sql_int64(st, 4);
     return 1;
 }
 
@@ -150,7 +150,7 @@ int store_device_list(store *s, store_device **out, size_t *n, char *err, size_t
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_prepare(s,
@@ -158,7 +158,7 @@ int store_device_list(store *s, store_device **out, size_t *n, char *err, size_t
                          "FROM device d JOIN site s ON s.id = d.site_id ORDER BY d.name",
                          &st, err, errlen) == STORE_OK)
         rc = store_db_collect(s, st, sizeof **out, read_device, (void **)out, n, NULL, "listing devices", err, errlen);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -173,28 +173,30 @@ int store_device_auth(store *s, const char *device_id, const char *token, char s
     int known = 0, revoked = 0;
     int64_t id = 0;
     char site_name[65] = "";
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_device_id_ok(device_id)) {
         if (store_db_prepare(s,
-                             "SELECT d.id, d.token_hash, d.revoked_ms IS NOT NULL, s.name "
+                             "SELECT d.id, d.token_hash, CASE WHEN d.revoked_ms IS NOT NULL THEN 1 ELSE 0 END, s.name "
                              "FROM device d JOIN site s ON s.id = d.site_id WHERE d.name = ?1",
                              &st, err, errlen))
             goto done;
-        sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW && sqlite3_column_bytes(st, 1) == (int)sizeof stored) {
+        store_sql_bind_text(st, 1, device_id);
+        int step = store_sql_step(st);
+        size_t hashlen = 0;
+        const void *hash = step == STORE_SQL_ROW ? store_sql_blob(st, 1, &hashlen) : NULL;
+        if (hash && hashlen == sizeof stored) {
             known = 1;
-            id = sqlite3_column_int64(st, 0);
-            memcpy(stored, sqlite3_column_blob(st, 1), sizeof stored);
-            revoked = sqlite3_column_int(st, 2);
+            id = store_sql_int64(st, 0);
+            memcpy(stored, hash, sizeof stored);
+            revoked = store_sql_int(st, 2);
             store_db_column_text(st, 3, site_name, sizeof site_name);
-        } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        } else if (step != STORE_SQL_ROW && step != STORE_SQL_DONE) {
             store_db_fail(s, "looking up a device", err, errlen);
             goto done;
         }
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
         st = NULL;
     }
     int match = sodium_memcmp(hash, stored, sizeof hash) == 0;
@@ -207,16 +209,16 @@ int store_device_auth(store *s, const char *device_id, const char *token, char s
         goto done;
     }
     if (store_db_prepare(s, "UPDATE device SET last_seen_ms = ?1 WHERE id = ?2", &st, err, errlen)) goto done;
-    sqlite3_bind_int64(st, 1, store_db_now_ms());
-    sqlite3_bind_int64(st, 2, id);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    store_sql_bind_int64(st, 1, store_db_now_ms());
+    store_sql_bind_int64(st, 2, id);
+    if (store_sql_step(st) != STORE_SQL_DONE) {
         store_db_fail(s, "noting when a device was last seen", err, errlen);
         goto done;
     }
     if (site) memcpy(site, site_name, sizeof site_name);
     rc = STORE_OK;
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

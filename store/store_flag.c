@@ -21,10 +21,10 @@ static int check_flag(const store_flag *f, char *err, size_t errlen)
 }
 
 /* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    sqlite3_finalize(st);
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -36,7 +36,7 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
     char reason_zh[sizeof f->reason_zh], reason_en[sizeof f->reason_en];
     store_db_text_clean(memchr(f->reason_zh, '\0', sizeof f->reason_zh) ? f->reason_zh : "", reason_zh, sizeof reason_zh);
     store_db_text_clean(memchr(f->reason_en, '\0', sizeof f->reason_en) ? f->reason_en : "", reason_en, sizeof reason_en);
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_begin(s, err, errlen)) goto done;
@@ -46,31 +46,32 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
                          "WHERE r.id = ?1",
                          &st, err, errlen))
         goto fail;
-    sqlite3_bind_int64(st, 1, recording);
-    sqlite3_bind_text(st, 2, f->code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, f->start);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    store_sql_bind_int64(st, 1, recording);
+    store_sql_bind_text(st, 2, f->code);
+    store_sql_bind_int64(st, 3, f->start);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)recording);
         goto fail;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         store_db_fail(s, "looking up a flag", err, errlen);
         goto fail;
     }
-    int64_t old = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int64_t old = store_sql_is_null(st, 0) ? 0 : store_sql_int64(st, 0);
+    store_sql_finalize(st);
     st = NULL;
     if (old) {
         /* Re-raised by a re-analysis: keep one row, the longer extent, the more urgent priority. */
         if (store_db_prepare(s,
-                             "UPDATE flag SET end_sample = max(end_sample, ?2), priority = min(priority, ?3) "
+                             "UPDATE flag SET end_sample = CASE WHEN end_sample > ?2 THEN end_sample ELSE ?2 END, "
+                             "priority = CASE WHEN priority < ?3 THEN priority ELSE ?3 END "
                              "WHERE id = ?1",
                              &st, err, errlen))
             goto fail;
-        sqlite3_bind_int64(st, 1, old);
-        sqlite3_bind_int64(st, 2, f->end);
-        sqlite3_bind_int(st, 3, f->priority);
+        store_sql_bind_int64(st, 1, old);
+        store_sql_bind_int64(st, 2, f->end);
+        store_sql_bind_int64(st, 3, f->priority);
         int r = step_done(s, st, "updating a flag", err, errlen);
         st = NULL;
         if (r) goto fail;
@@ -80,14 +81,14 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
                              "reason_en, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                              &st, err, errlen))
             goto fail;
-        sqlite3_bind_int64(st, 1, recording);
-        sqlite3_bind_text(st, 2, f->code, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, f->priority);
-        sqlite3_bind_int64(st, 4, f->start);
-        sqlite3_bind_int64(st, 5, f->end);
-        sqlite3_bind_text(st, 6, reason_zh, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, reason_en, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, f->raised_ms ? f->raised_ms : store_db_now_ms());
+        store_sql_bind_int64(st, 1, recording);
+        store_sql_bind_text(st, 2, f->code);
+        store_sql_bind_int64(st, 3, f->priority);
+        store_sql_bind_int64(st, 4, f->start);
+        store_sql_bind_int64(st, 5, f->end);
+        store_sql_bind_text(st, 6, reason_zh);
+        store_sql_bind_text(st, 7, reason_en);
+        store_sql_bind_int64(st, 8, f->raised_ms ? f->raised_ms : store_db_now_ms());
         int r = step_done(s, st, "adding a flag", err, errlen);
         st = NULL;
         if (r) goto fail;
@@ -96,10 +97,10 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
                  (long long)f->start, (long long)f->end);
         if (store_db_audit(s, "server", "flag.add", recording, detail, err, errlen)) goto fail;
     }
-    if (store_db_prepare(s, "UPDATE recording SET priority = min(priority, ?2) WHERE id = ?1", &st, err, errlen))
+    if (store_db_prepare(s, "UPDATE recording SET priority = CASE WHEN priority < ?2 THEN priority ELSE ?2 END WHERE id = ?1", &st, err, errlen))
         goto fail;
-    sqlite3_bind_int64(st, 1, recording);
-    sqlite3_bind_int(st, 2, f->priority);
+    store_sql_bind_int64(st, 1, recording);
+    store_sql_bind_int64(st, 2, f->priority);
     int r = step_done(s, st, "raising a recording's priority", err, errlen);
     st = NULL;
     if (r) goto fail;
@@ -109,23 +110,23 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
 /* The LEFT JOIN below yields one row of NULLs for a recording without flags: skipped. */
-static int read_flag(sqlite3_stmt *st, void *item)
+static int read_flag(store_stmt *st, void *item)
 {
     store_flag *f = item;
-    if (sqlite3_column_type(st, 0) == SQLITE_NULL) return 0;
+    if (store_sql_is_null(st, 0)) return 0;
     store_db_column_text(st, 0, f->code, sizeof f->code);
-    f->priority = sqlite3_column_int(st, 1);
-    f->start = sqlite3_column_int64(st, 2);
-    f->end = sqlite3_column_int64(st, 3);
+    f->priority = store_sql_int(st, 1);
+    f->start = store_sql_int64(st, 2);
+    f->end = store_sql_int64(st, 3);
     store_db_column_text(st, 4, f->reason_zh, sizeof f->reason_zh);
     store_db_column_text(st, 5, f->reason_en, sizeof f->reason_en);
-    f->raised_ms = sqlite3_column_int64(st, 6);
+    f->raised_ms = store_sql_int64(st, 6);
     return 1;
 }
 
@@ -133,7 +134,7 @@ int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, ch
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     size_t rows = 0;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
@@ -143,12 +144,12 @@ int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, ch
                          "f.raised_ms FROM recording r LEFT JOIN flag f ON f.recording_id = r.id "
                          "WHERE r.id = ?1 ORDER BY f.priority, f.start_sample, f.id",
                          &st, err, errlen) == STORE_OK) {
-        sqlite3_bind_int64(st, 1, recording);
+        store_sql_bind_int64(st, 1, recording);
         rc = store_db_collect(s, st, sizeof **out, read_flag, (void **)out, n, &rows, "listing flags", err, errlen);
         if (rc == STORE_OK && !rows)
             rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)recording);
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

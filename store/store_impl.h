@@ -4,13 +4,19 @@
 
 #include "store.h"
 
+#include "store_sql.h"
+
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
 struct store {
-    sqlite3 *db;          /* the one connection, used only with mu held */
+    sqlite3 *db;          /* SQLite: the one connection, used only with mu held */
+    PGconn *pg;           /* PostgreSQL: the one connection, used only with mu held */
+    int64_t changes;      /* rows changed by the last statement (store_sql_changes) */
+    char pg_error[512];   /* PostgreSQL's message about the last error */
     pthread_mutex_t mu;
-    char path[4096];
+    char path[4096];      /* SQLite: the file; PostgreSQL: the URL without its password */
     /* The review workflow's settings (store_set_*), 0 meaning the default; used with mu held. */
     int64_t claim_timeout_ms;
     int64_t session_idle_ms;
@@ -25,22 +31,38 @@ int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
 /* STORE_ERR with "<path>: WHAT: <SQLite's message>". Call with mu held. */
 int store_db_fail(store *s, const char *what, char *err, size_t errlen);
 
+/* A statement (store_sql.h): SQLite's, or PostgreSQL's SQL, parameters and result. */
+struct store_stmt {
+    store *s;
+    sqlite3_stmt *lite;
+    char *sql;                              /* PostgreSQL: the SQL with $N for ?N */
+    int nparams;                            /* the highest N used */
+    unsigned char used[STORE_SQL_MAX_PARAMS + 1]; /* N appears in the SQL */
+    const char *values[STORE_SQL_MAX_PARAMS];
+    int lengths[STORE_SQL_MAX_PARAMS], binary[STORE_SQL_MAX_PARAMS];
+    unsigned types[STORE_SQL_MAX_PARAMS];   /* type OIDs; 0: let the server infer */
+    char num[STORE_SQL_MAX_PARAMS][32];     /* numbers bound, as text */
+    PGresult *res;
+    int row, nrows;                         /* row -1 before the first step */
+    unsigned char *blob;                    /* a bytea column, decoded */
+};
+
 /* Reads a recording from columns 0..15 of ST, in the order store_recording.c's RECORDING_SELECT
  * lists them (the review queries select the same first 16). */
-void store_db_recording_read(sqlite3_stmt *st, store_recording *r);
+void store_db_recording_read(store_stmt *st, store_recording *r);
 
 /* Reads one row of ST into ITEM; returns 1 to keep it, 0 to skip it (a row of NULLs). */
-typedef int (*store_db_row_fn)(sqlite3_stmt *st, void *item);
+typedef int (*store_db_row_fn)(store_stmt *st, void *item);
 
 /* Steps ST to its end, reading each row with READ into a malloc'd array of SIZE-byte items:
  * *OUT (NULL when none; the caller frees) and *N; *ROWS (may be NULL) gets every row stepped,
  * kept or not. STORE_OK, or STORE_ERR with "<path>: WHAT: ..." (out of memory, SQLite's error),
  * *OUT then NULL. Call with mu held. */
-int store_db_collect(store *s, sqlite3_stmt *st, size_t size, store_db_row_fn read, void **out, size_t *n,
+int store_db_collect(store *s, store_stmt *st, size_t size, store_db_row_fn read, void **out, size_t *n,
                      size_t *rows, const char *what, char *err, size_t errlen);
 
 /* Prepares one constant SQL statement; STORE_OK or STORE_ERR (message from SQLite). */
-int store_db_prepare(store *s, const char *sql, sqlite3_stmt **st, char *err, size_t errlen);
+int store_db_prepare(store *s, const char *sql, store_stmt **st, char *err, size_t errlen);
 
 /* Runs constant SQL (one or more statements, results ignored); STORE_OK or STORE_ERR. */
 int store_db_exec(store *s, const char *sql, char *err, size_t errlen);
@@ -74,7 +96,7 @@ void store_db_text_clean(const char *in, char *out, size_t outlen);
 int store_db_device_id_ok(const char *id);
 
 /* Copies column COL's text into DST of DSTLEN bytes ("" for NULL). */
-void store_db_column_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
+void store_db_column_text(store_stmt *st, int col, char *dst, size_t dstlen);
 
 /* Runs the schema migrations (store_schema.c). */
 int store_db_migrate(store *s, char *err, size_t errlen);
@@ -86,7 +108,7 @@ int store_db_migrate(store *s, char *err, size_t errlen);
 int store_db_user_load(store *s, int64_t id, store_user *out, char *err, size_t errlen);
 
 /* Reads columns 0..5 of a user query (id, name, role, site or '', created_ms, disabled_ms or 0). */
-void store_db_user_read(sqlite3_stmt *st, store_user *u);
+void store_db_user_read(store_stmt *st, store_user *u);
 
 /* PASSWORD's argon2id string (crypto_pwhash_str, INTERACTIVE limits: ~0.1 s and 64 MiB, so call
  * it without the lock): STORE_OK, or STORE_ERR when out of memory. */

@@ -51,10 +51,10 @@ static int64_t login_window(const store *s)
     return s->login_window_ms ? s->login_window_ms : STORE_LOGIN_WINDOW_MS;
 }
 
-static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    sqlite3_finalize(st);
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -65,31 +65,31 @@ static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, si
 static int limit_wait(store *s, const char *sql_count, const char *sql_nth, const char *key, int64_t now,
                       int64_t *wait, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     int64_t since = now - login_window(s), count = 0;
     *wait = 0;
     if (store_db_prepare(s, sql_count, &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    store_sql_bind_text(st, 1, key);
+    store_sql_bind_int64(st, 2, since);
+    if (store_sql_step(st) != STORE_SQL_ROW) {
+        store_sql_finalize(st);
         return store_db_fail(s, "counting failed logins", err, errlen);
     }
-    count = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    count = store_sql_int64(st, 0);
+    store_sql_finalize(st);
     if (count < login_max(s)) return STORE_OK;
     /* Attempts free up as failures leave the window: the (count - max + 1)-th oldest decides. */
     if (store_db_prepare(s, sql_nth, &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since);
-    sqlite3_bind_int64(st, 3, count - login_max(s));
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    store_sql_bind_text(st, 1, key);
+    store_sql_bind_int64(st, 2, since);
+    store_sql_bind_int64(st, 3, count - login_max(s));
+    if (store_sql_step(st) != STORE_SQL_ROW) {
+        store_sql_finalize(st);
         return store_db_fail(s, "reading failed logins", err, errlen);
     }
-    *wait = sqlite3_column_int64(st, 0) + login_window(s) - now;
+    *wait = store_sql_int64(st, 0) + login_window(s) - now;
     if (*wait < 1) *wait = 1;
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return STORE_OK;
 }
 
@@ -101,9 +101,9 @@ static int attempt_begin(store *s, const char *name, const char *client, int64_t
                          char *err, size_t errlen)
 {
     int64_t now = store_db_now_ms(), wait_name, wait_client = 0;
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s, "DELETE FROM login_failure WHERE time_ms < ?1", &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_int64(st, 1, now - login_window(s));
+    store_sql_bind_int64(st, 1, now - login_window(s));
     if (step_done(s, st, "pruning failed logins", err, errlen)) return STORE_ERR;
     if (limit_wait(s, "SELECT count(*) FROM login_failure WHERE name = ?1 AND time_ms >= ?2",
                    "SELECT time_ms FROM login_failure WHERE name = ?1 AND time_ms >= ?2 ORDER BY time_ms "
@@ -121,25 +121,26 @@ static int attempt_begin(store *s, const char *name, const char *client, int64_t
                             "too many failed password attempts for this user or from this client: try again "
                             "in %lld s", (long long)((*retry + 999) / 1000));
     }
-    if (store_db_prepare(s, "INSERT INTO login_failure (name, client, time_ms) VALUES (?1, ?2, ?3)", &st, err,
+    if (store_db_prepare(s, "INSERT INTO login_failure (name, client, time_ms) VALUES (?1, ?2, ?3) RETURNING id", &st, err,
                          errlen))
         return STORE_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now);
-    if (step_done(s, st, "noting a login attempt", err, errlen)) return STORE_ERR;
-    *attempt = sqlite3_last_insert_rowid(s->db);
-    return STORE_OK;
+    store_sql_bind_text(st, 1, name);
+    store_sql_bind_text(st, 2, client);
+    store_sql_bind_int64(st, 3, now);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_ROW) *attempt = store_sql_int64(st, 0);
+    store_sql_finalize(st);
+    return step == STORE_SQL_ROW ? STORE_OK : store_db_fail(s, "noting a login attempt", err, errlen);
 }
 
 /* Inside a transaction, after a right password: the attempt and NAME's earlier failures go. */
 static int attempt_succeeded(store *s, int64_t attempt, const char *name, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s, "DELETE FROM login_failure WHERE id = ?1 OR name = ?2", &st, err, errlen))
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, attempt);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    store_sql_bind_int64(st, 1, attempt);
+    store_sql_bind_text(st, 2, name);
     return step_done(s, st, "clearing failed logins", err, errlen);
 }
 
@@ -154,7 +155,7 @@ typedef struct {
  * there is none). */
 static int read_candidate(store *s, const char *name, int64_t id, candidate *c, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     memset(c, 0, sizeof *c);
     if (store_db_prepare(s,
                          name ? "SELECT u.id, u.name, u.role, COALESCE(s.name, ''), u.created_ms, "
@@ -165,17 +166,17 @@ static int read_candidate(store *s, const char *name, int64_t id, candidate *c, 
                                 "LEFT JOIN site s ON s.id = u.site_id WHERE u.id = ?2",
                          &st, err, errlen))
         return STORE_ERR;
-    if (name) sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    else sqlite3_bind_int64(st, 2, id);
-    int step = sqlite3_step(st), rc = STORE_OK;
-    if (step == SQLITE_ROW) {
+    if (name) store_sql_bind_text(st, 1, name);
+    else store_sql_bind_int64(st, 2, id);
+    int step = store_sql_step(st), rc = STORE_OK;
+    if (step == STORE_SQL_ROW) {
         store_db_user_read(st, &c->user);
         store_db_column_text(st, 6, c->hash, sizeof c->hash);
         c->known = 1;
-    } else if (step != SQLITE_DONE) {
+    } else if (step != STORE_SQL_DONE) {
         rc = store_db_fail(s, "reading a user", err, errlen);
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -212,21 +213,21 @@ static int session_create(store *s, const store_user *user, const char *client, 
     random_token(csrf);
     token_hash(token, hash);
     int64_t now = store_db_now_ms();
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s, "DELETE FROM session WHERE expires_ms <= ?1", &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_int64(st, 1, now);
+    store_sql_bind_int64(st, 1, now);
     if (step_done(s, st, "pruning expired sessions", err, errlen)) return STORE_ERR;
     if (store_db_prepare(s,
                          "INSERT INTO session (token_hash, user_id, csrf, client, created_ms, last_used_ms, "
                          "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
                          &st, err, errlen))
         return STORE_ERR;
-    sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, user->id);
-    sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, client, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int64(st, 6, now + session_idle(s));
+    store_sql_bind_blob(st, 1, hash, sizeof hash);
+    store_sql_bind_int64(st, 2, user->id);
+    store_sql_bind_text(st, 3, csrf);
+    store_sql_bind_text(st, 4, client);
+    store_sql_bind_int64(st, 5, now);
+    store_sql_bind_int64(st, 6, now + session_idle(s));
     return step_done(s, st, "creating a session", err, errlen);
 }
 
@@ -274,11 +275,11 @@ unlock:
     if (ok) {
         if (attempt_succeeded(s, attempt, key, err, errlen)) goto fail;
         if (rehash[0]) {
-            sqlite3_stmt *st;
+            store_stmt *st;
             if (store_db_prepare(s, "UPDATE user_account SET password_hash = ?2 WHERE id = ?1", &st, err, errlen))
                 goto fail;
-            sqlite3_bind_int64(st, 1, c.user.id);
-            sqlite3_bind_text(st, 2, rehash, -1, SQLITE_STATIC);
+            store_sql_bind_int64(st, 1, c.user.id);
+            store_sql_bind_text(st, 2, rehash);
             if (step_done(s, st, "upgrading a password hash", err, errlen)) goto fail;
         }
         if (session_create(s, &c.user, client, token, csrf, err, errlen)) goto fail;
@@ -310,7 +311,7 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
         return store_db_err(err, errlen, STORE_EAUTH, "no valid session: log in");
     unsigned char hash[crypto_generichash_BYTES];
     token_hash(token, hash);
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     int64_t now = store_db_now_ms();
     pthread_mutex_lock(&s->mu);
@@ -319,22 +320,22 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
                          "JOIN user_account u ON u.id = s.user_id WHERE s.token_hash = ?1",
                          &st, err, errlen))
         goto done;
-    sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    store_sql_bind_blob(st, 1, hash, sizeof hash);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_EAUTH, "no valid session (logged out, or ended by a password change): "
                           "log in");
         goto done;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         store_db_fail(s, "reading a session", err, errlen);
         goto done;
     }
-    int64_t id = sqlite3_column_int64(st, 0), expires = sqlite3_column_int64(st, 1);
-    int64_t last_used = sqlite3_column_int64(st, 2), user_id = sqlite3_column_int64(st, 4);
+    int64_t id = store_sql_int64(st, 0), expires = store_sql_int64(st, 1);
+    int64_t last_used = store_sql_int64(st, 2), user_id = store_sql_int64(st, 4);
     char stored_csrf[STORE_SESSION_CHARS + 1];
     store_db_column_text(st, 3, stored_csrf, sizeof stored_csrf);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     st = NULL;
     store_user user;
     char why[256];
@@ -346,7 +347,7 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
     }
     if (!live || user_rc != STORE_OK) {
         if (store_db_prepare(s, "DELETE FROM session WHERE id = ?1", &st, err, errlen)) goto done;
-        sqlite3_bind_int64(st, 1, id);
+        store_sql_bind_int64(st, 1, id);
         int r = step_done(s, st, "ending a session", err, errlen);
         st = NULL;
         if (r) goto done;
@@ -361,9 +362,9 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
         if (store_db_prepare(s, "UPDATE session SET last_used_ms = ?2, expires_ms = ?3 WHERE id = ?1", &st, err,
                              errlen))
             goto done;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_int64(st, 3, now + session_idle(s));
+        store_sql_bind_int64(st, 1, id);
+        store_sql_bind_int64(st, 2, now);
+        store_sql_bind_int64(st, 3, now + session_idle(s));
         int r = step_done(s, st, "refreshing a session", err, errlen);
         st = NULL;
         if (r) goto done;
@@ -372,7 +373,7 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
     if (csrf) memcpy(csrf, stored_csrf, sizeof stored_csrf);
     rc = STORE_OK;
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -382,11 +383,11 @@ int store_logout(store *s, const char *token, char *err, size_t errlen)
     if (!token) return STORE_OK;
     unsigned char hash[crypto_generichash_BYTES];
     token_hash(token, hash);
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, "DELETE FROM session WHERE token_hash = ?1", &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_STATIC);
+        store_sql_bind_blob(st, 1, hash, sizeof hash);
         rc = step_done(s, st, "ending a session", err, errlen);
     }
     pthread_mutex_unlock(&s->mu);

@@ -13,48 +13,48 @@
     "r.archive, r.state, r.review, r.priority, r.received_ms, COALESCE(r.ended_ms, 0), r.samples " \
     "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "
 
-void store_db_recording_read(sqlite3_stmt *st, store_recording *r)
+void store_db_recording_read(store_stmt *st, store_recording *r)
 {
     memset(r, 0, sizeof *r);
-    r->id = sqlite3_column_int64(st, 0);
+    r->id = store_sql_int64(st, 0);
     store_db_column_text(st, 1, r->device, sizeof r->device);
     store_db_column_text(st, 2, r->recording, sizeof r->recording);
     store_db_column_text(st, 3, r->site, sizeof r->site);
     store_db_column_text(st, 4, r->patient_id, sizeof r->patient_id);
     store_db_column_text(st, 5, r->mode, sizeof r->mode);
-    r->fs = sqlite3_column_double(st, 6);
-    r->nleads = sqlite3_column_int(st, 7);
+    r->fs = store_sql_double(st, 6);
+    r->nleads = store_sql_int(st, 7);
     store_db_column_text(st, 8, r->journal, sizeof r->journal);
     store_db_column_text(st, 9, r->archive, sizeof r->archive);
     store_db_column_text(st, 10, r->state, sizeof r->state);
     store_db_column_text(st, 11, r->review, sizeof r->review);
-    r->priority = sqlite3_column_int(st, 12);
-    r->received_ms = sqlite3_column_int64(st, 13);
-    r->ended_ms = sqlite3_column_int64(st, 14);
-    r->samples = sqlite3_column_int64(st, 15);
+    r->priority = store_sql_int(st, 12);
+    r->received_ms = store_sql_int64(st, 13);
+    r->ended_ms = store_sql_int64(st, 14);
+    r->samples = store_sql_int64(st, 15);
 }
 
-static int read_row(sqlite3_stmt *st, void *row)
+static int read_row(store_stmt *st, void *row)
 {
     store_db_recording_read(st, row);
     return 1;
 }
 
 /* Steps ST to the end, collecting the rows into a malloc'd array. Call with mu held. */
-static int read_all(store *s, sqlite3_stmt *st, store_recording **out, size_t *n, char *err, size_t errlen)
+static int read_all(store *s, store_stmt *st, store_recording **out, size_t *n, char *err, size_t errlen)
 {
     return store_db_collect(s, st, sizeof **out, read_row, (void **)out, n, NULL, "listing recordings", err, errlen);
 }
 
 /* Steps ST once into *OUT: STORE_OK, STORE_ENOTFOUND (message WHAT), STORE_ERR. Call with mu held. */
-static int read_one(store *s, sqlite3_stmt *st, store_recording *out, const char *what, char *err, size_t errlen)
+static int read_one(store *s, store_stmt *st, store_recording *out, const char *what, char *err, size_t errlen)
 {
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_ROW) {
         read_row(st, out);
         return STORE_OK;
     }
-    if (step == SQLITE_DONE) return store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %s", s->path, what);
+    if (step == STORE_SQL_DONE) return store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %s", s->path, what);
     return store_db_fail(s, "reading a recording", err, errlen);
 }
 
@@ -86,19 +86,19 @@ static int check_new_recording(const store_recording *r, char *err, size_t errle
 /* Inside the transaction: the existing recording is resumed (see store.h). */
 static int resume(store *s, const store_recording *r, int64_t id, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     if (store_db_prepare(s, "SELECT fs, nleads, state FROM recording WHERE id = ?1", &st, err, errlen)) return rc;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    store_sql_bind_int64(st, 1, id);
+    if (store_sql_step(st) != STORE_SQL_ROW) {
         store_db_fail(s, "reading a recording", err, errlen);
         goto done;
     }
-    double fs = sqlite3_column_double(st, 0);
-    int nleads = sqlite3_column_int(st, 1);
+    double fs = store_sql_double(st, 0);
+    int nleads = store_sql_int(st, 1);
     char state[16];
     store_db_column_text(st, 2, state, sizeof state);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     st = NULL;
     if (fs != r->fs || nleads != r->nleads) {
         rc = store_db_err(err, errlen, STORE_EINVAL,
@@ -110,8 +110,8 @@ static int resume(store *s, const store_recording *r, int64_t id, char *err, siz
         if (store_db_prepare(s, "UPDATE recording SET state = 'receiving', ended_ms = NULL WHERE id = ?1", &st,
                              err, errlen))
             goto done;
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        store_sql_bind_int64(st, 1, id);
+        if (store_sql_step(st) != STORE_SQL_DONE) {
             store_db_fail(s, "resuming a recording", err, errlen);
             goto done;
         }
@@ -121,7 +121,7 @@ static int resume(store *s, const store_recording *r, int64_t id, char *err, siz
     snprintf(detail, sizeof detail, "resumed while %s", state);
     rc = store_db_audit(s, actor, "recording.resume", id, detail, err, errlen);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -130,7 +130,7 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
 {
     int rc = check_new_recording(r, err, errlen);
     if (rc) return rc;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_begin(s, err, errlen)) goto done;
@@ -139,20 +139,20 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
                          "LEFT JOIN recording r ON r.device_id = d.id AND r.name = ?2 WHERE d.name = ?1",
                          &st, err, errlen))
         goto fail;
-    sqlite3_bind_text(st, 1, r->device, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->recording, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    store_sql_bind_text(st, 1, r->device);
+    store_sql_bind_text(st, 2, r->recording);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no device '%s'", s->path, r->device);
         goto fail;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         store_db_fail(s, "looking up a recording", err, errlen);
         goto fail;
     }
-    int64_t device_id = sqlite3_column_int64(st, 0), site_id = sqlite3_column_int64(st, 1);
-    int64_t old = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
-    sqlite3_finalize(st);
+    int64_t device_id = store_sql_int64(st, 0), site_id = store_sql_int64(st, 1);
+    int64_t old = store_sql_is_null(st, 2) ? 0 : store_sql_int64(st, 2);
+    store_sql_finalize(st);
     st = NULL;
     if (old) {
         if ((rc = resume(s, r, old, err, errlen)) != STORE_OK) goto fail;
@@ -166,23 +166,25 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
     if (r->site[0] && store_db_site_id(s, r->site, &site_id, err, errlen)) goto fail;
     if (store_db_prepare(s,
                          "INSERT INTO recording (device_id, name, site_id, patient_id, mode, fs, nleads, journal, "
-                         "received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         "received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
                          &st, err, errlen))
         goto fail;
-    sqlite3_bind_int64(st, 1, device_id);
-    sqlite3_bind_text(st, 2, r->recording, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, site_id);
-    sqlite3_bind_text(st, 4, r->patient_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, r->mode, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 6, r->fs);
-    sqlite3_bind_int(st, 7, r->nleads);
-    sqlite3_bind_text(st, 8, r->journal, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, r->received_ms ? r->received_ms : store_db_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    store_sql_bind_int64(st, 1, device_id);
+    store_sql_bind_text(st, 2, r->recording);
+    store_sql_bind_int64(st, 3, site_id);
+    store_sql_bind_text(st, 4, r->patient_id);
+    store_sql_bind_text(st, 5, r->mode);
+    store_sql_bind_double(st, 6, r->fs);
+    store_sql_bind_int64(st, 7, r->nleads);
+    store_sql_bind_text(st, 8, r->journal);
+    store_sql_bind_int64(st, 9, r->received_ms ? r->received_ms : store_db_now_ms());
+    if (store_sql_step(st) != STORE_SQL_ROW) {
         store_db_fail(s, "adding a recording", err, errlen);
         goto fail;
     }
-    int64_t new_id = sqlite3_last_insert_rowid(s->db);
+    int64_t new_id = store_sql_int64(st, 0);
+    store_sql_finalize(st); /* before the commit: a RETURNING statement is still running */
+    st = NULL;
     char actor[96], detail[256];
     snprintf(actor, sizeof actor, "device:%s", r->device);
     snprintf(detail, sizeof detail, "recording %.128s, %s, %g Hz, %d leads", r->recording, r->mode, r->fs,
@@ -196,22 +198,22 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
 int store_recording_get(store *s, int64_t id, store_recording *out, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     char what[32];
     snprintf(what, sizeof what, "%lld", (long long)id);
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, RECORDING_SELECT "WHERE r.id = ?1", &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_int64(st, 1, id);
+        store_sql_bind_int64(st, 1, id);
         rc = read_one(s, st, out, what, err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -220,17 +222,17 @@ int store_recording_get(store *s, int64_t id, store_recording *out, char *err, s
 int store_recording_find(store *s, const char *device, const char *recording, store_recording *out,
                          char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     char what[256];
     snprintf(what, sizeof what, "'%.128s' of device '%.64s'", recording ? recording : "", device ? device : "");
     if (!device || !recording) return store_db_err(err, errlen, STORE_EINVAL, "no device or recording id given");
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, RECORDING_SELECT "WHERE d.name = ?1 AND r.name = ?2", &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, recording, -1, SQLITE_STATIC);
+        store_sql_bind_text(st, 1, device);
+        store_sql_bind_text(st, 2, recording);
         rc = read_one(s, st, out, what, err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -240,13 +242,13 @@ int store_recording_list_receiving(store *s, store_recording **out, size_t *n, c
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, RECORDING_SELECT "WHERE r.state = 'receiving' ORDER BY r.received_ms, r.id", &st,
                               err, errlen);
     if (rc == STORE_OK) {
         rc = read_all(s, st, out, n, err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -266,7 +268,7 @@ int store_recording_finish(store *s, int64_t id, const char *state, int64_t samp
         if (!j) return store_db_err(err, errlen, STORE_EINVAL, "the analysis is not valid JSON");
         cJSON_Delete(j);
     }
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_begin(s, err, errlen)) goto done;
@@ -275,17 +277,17 @@ int store_recording_finish(store *s, int64_t id, const char *state, int64_t samp
                          "analysis = COALESCE(?5, analysis), ended_ms = ?6 WHERE id = ?1",
                          &st, err, errlen))
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, samples);
-    if (archive) sqlite3_bind_text(st, 4, archive, -1, SQLITE_STATIC);
-    if (analysis_json) sqlite3_bind_text(st, 5, analysis_json, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, store_db_now_ms());
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_text(st, 2, state);
+    store_sql_bind_int64(st, 3, samples);
+    store_sql_bind_text(st, 4, archive);
+    store_sql_bind_text(st, 5, analysis_json);
+    store_sql_bind_int64(st, 6, store_db_now_ms());
+    if (store_sql_step(st) != STORE_SQL_DONE) {
         store_db_fail(s, "finishing a recording", err, errlen);
         goto fail;
     }
-    if (sqlite3_changes(s->db) == 0) {
+    if (store_sql_changes(s) == 0) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
         goto fail;
     }
@@ -298,7 +300,7 @@ int store_recording_finish(store *s, int64_t id, const char *state, int64_t samp
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -306,22 +308,22 @@ done:
 int store_recording_analysis(store *s, int64_t id, char **json, char *err, size_t errlen)
 {
     *json = NULL;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_prepare(s, "SELECT analysis FROM recording WHERE id = ?1", &st, err, errlen)) goto done;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
+    store_sql_bind_int64(st, 1, id);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
         goto done;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         store_db_fail(s, "reading an analysis", err, errlen);
         goto done;
     }
-    if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
+    if (!store_sql_is_null(st, 0)) {
+        const char *text = store_sql_text(st, 0);
         if (!text || !(*json = strdup(text))) {
             store_db_err(err, errlen, STORE_ERR, "%s: out of memory reading an analysis", s->path);
             goto done;
@@ -329,7 +331,7 @@ int store_recording_analysis(store *s, int64_t id, char **json, char *err, size_
     }
     rc = STORE_OK;
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -362,18 +364,18 @@ int store_queue_list(store *s, const store_queue_filter *f, store_recording **ou
         return store_db_err(err, errlen, STORE_EINVAL,
                             "queue review state '%.20s' is unknown: new, claimed, reported, signed or repeat",
                             f->review);
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, RECORDING_SELECT QUEUE_WHERE "ORDER BY r.priority, r.received_ms, r.id LIMIT ?5",
                               &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_int(st, 1, f->max_priority);
-        if (f->site) sqlite3_bind_text(st, 2, f->site, -1, SQLITE_STATIC);
-        if (f->review) sqlite3_bind_text(st, 3, f->review, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, f->since_ms);
-        sqlite3_bind_int64(st, 5, f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : -1);
+        store_sql_bind_int64(st, 1, f->max_priority);
+        store_sql_bind_text(st, 2, f->site);
+        store_sql_bind_text(st, 3, f->review);
+        store_sql_bind_int64(st, 4, f->since_ms);
+        store_sql_bind_int64(st, 5, f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : INT64_MAX);
         rc = read_all(s, st, out, n, err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -381,18 +383,19 @@ int store_queue_list(store *s, const store_queue_filter *f, store_recording **ou
 
 int store_queue_depth(store *s, int64_t *n, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s,
                               "SELECT count(*) FROM recording r JOIN site s ON s.id = r.site_id " QUEUE_WHERE,
                               &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_int(st, 1, -1);
-        sqlite3_bind_text(st, 3, "new", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, 0);
-        if (sqlite3_step(st) == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+        store_sql_bind_int64(st, 1, -1);
+        store_sql_bind_text(st, 2, NULL);
+        store_sql_bind_text(st, 3, "new");
+        store_sql_bind_int64(st, 4, 0);
+        if (store_sql_step(st) == STORE_SQL_ROW) *n = store_sql_int64(st, 0);
         else rc = store_db_fail(s, "counting the queue", err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -43,10 +43,10 @@ static char *statements_json(const char *const *statements, size_t n)
 }
 
 /* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    sqlite3_finalize(st);
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -58,7 +58,7 @@ int store_report_save(store *s, const store_user *user, int64_t id, const char *
     char *json = statements_json(statements, nstatements);
     if (!json) return store_db_err(err, errlen, STORE_ERR, "out of memory saving a report");
     store_user me;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int64_t now = store_db_now_ms();
     pthread_mutex_lock(&s->mu);
     if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
@@ -73,19 +73,19 @@ int store_report_save(store *s, const store_user *user, int64_t id, const char *
                                "text = excluded.text, updated_ms = excluded.updated_ms",
                                &st, err, errlen)) != STORE_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, me.id);
-    sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, text ? text : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, now);
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, me.id);
+    store_sql_bind_text(st, 3, json);
+    store_sql_bind_text(st, 4, text ? text : "");
+    store_sql_bind_int64(st, 5, now);
     rc = step_done(s, st, "saving a report", err, errlen);
     st = NULL;
     if (rc) goto fail;
     if ((rc = store_db_prepare(s, "UPDATE recording SET review = 'reported', claim_expires_ms = ?2 WHERE id = ?1", &st,
                                err, errlen)) != STORE_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now + store_db_claim_timeout(s));
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, now + store_db_claim_timeout(s));
     rc = step_done(s, st, "marking a recording reported", err, errlen);
     st = NULL;
     if (rc) goto fail;
@@ -98,7 +98,7 @@ int store_report_save(store *s, const store_user *user, int64_t id, const char *
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     free(json);
     return rc;
@@ -113,20 +113,20 @@ static int precheck(store *s, const store_user *user, int64_t id, int amend, cha
     int rc = store_db_actor(s, user, 1, amend ? "amend reports" : "sign reports", &me, err, errlen);
     if (rc == STORE_OK && !amend) rc = store_db_claim_held(s, &me, id, 1, "sign", err, errlen);
     if (rc == STORE_OK && amend) {
-        sqlite3_stmt *st;
+        store_stmt *st;
         rc = store_db_prepare(s, "SELECT review FROM recording WHERE id = ?1", &st, err, errlen);
         if (rc == STORE_OK) {
-            sqlite3_bind_int64(st, 1, id);
-            int step = sqlite3_step(st);
+            store_sql_bind_int64(st, 1, id);
+            int step = store_sql_step(st);
             char review[16] = "";
-            if (step == SQLITE_ROW) store_db_column_text(st, 0, review, sizeof review);
-            if (step == SQLITE_DONE)
+            if (step == STORE_SQL_ROW) store_db_column_text(st, 0, review, sizeof review);
+            if (step == STORE_SQL_DONE)
                 rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
-            else if (step != SQLITE_ROW) rc = store_db_fail(s, "reading a recording", err, errlen);
+            else if (step != STORE_SQL_ROW) rc = store_db_fail(s, "reading a recording", err, errlen);
             else if (strcmp(review, "signed"))
                 rc = store_db_err(err, errlen, STORE_ESTATE, "cannot amend recording %lld: its report is not signed "
                                   "yet (review %s): sign the draft instead", (long long)id, review);
-            sqlite3_finalize(st);
+            store_sql_finalize(st);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -139,7 +139,7 @@ int store_report_sign(store *s, const store_user *user, int64_t id, const char *
     if (rc) return rc;
     if ((rc = store_user_verify_password(s, user->id, password, err, errlen)) != STORE_OK) return rc;
     store_user me;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int64_t now = store_db_now_ms();
     pthread_mutex_lock(&s->mu);
     if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
@@ -151,13 +151,13 @@ int store_report_sign(store *s, const store_user *user, int64_t id, const char *
                                "WHERE recording_id = ?1 AND signed_ms IS NULL",
                                &st, err, errlen)) != STORE_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, me.id);
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, now);
+    store_sql_bind_int64(st, 3, me.id);
     rc = step_done(s, st, "signing a report", err, errlen);
     st = NULL;
     if (rc) goto fail;
-    if (sqlite3_changes(s->db) != 1) {
+    if (store_sql_changes(s) != 1) {
         rc = store_db_err(err, errlen, STORE_ESTATE, "cannot sign recording %lld: it has no draft report",
                           (long long)id);
         goto fail;
@@ -167,8 +167,8 @@ int store_report_sign(store *s, const store_user *user, int64_t id, const char *
                                "claimed_by = NULL, claim_expires_ms = NULL WHERE id = ?1",
                                &st, err, errlen)) != STORE_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, now);
     rc = step_done(s, st, "marking a recording signed", err, errlen);
     st = NULL;
     if (rc) goto fail;
@@ -180,7 +180,7 @@ int store_report_sign(store *s, const store_user *user, int64_t id, const char *
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -195,7 +195,7 @@ int store_report_amend(store *s, const store_user *user, int64_t id, const char 
     char *json = statements_json(statements, nstatements);
     if (!json) return store_db_err(err, errlen, STORE_ERR, "out of memory amending a report");
     store_user me;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int64_t now = store_db_now_ms();
     pthread_mutex_lock(&s->mu);
     if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
@@ -205,18 +205,18 @@ int store_report_amend(store *s, const store_user *user, int64_t id, const char 
                                "ORDER BY version DESC LIMIT 1",
                                &st, err, errlen)) != STORE_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    int64_t previous = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    int version = step == SQLITE_ROW ? sqlite3_column_int(st, 1) + 1 : 0;
-    sqlite3_finalize(st);
+    store_sql_bind_int64(st, 1, id);
+    int step = store_sql_step(st);
+    int64_t previous = step == STORE_SQL_ROW ? store_sql_int64(st, 0) : 0;
+    int version = step == STORE_SQL_ROW ? store_sql_int(st, 1) + 1 : 0;
+    store_sql_finalize(st);
     st = NULL;
-    if (step == SQLITE_DONE) {
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ESTATE, "cannot amend recording %lld: it has no signed report",
                           (long long)id);
         goto fail;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         rc = store_db_fail(s, "reading a report", err, errlen);
         goto fail;
     }
@@ -225,13 +225,13 @@ int store_report_amend(store *s, const store_user *user, int64_t id, const char 
                                "updated_ms, signed_ms, signer_id, amends) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, ?3, ?7)",
                                &st, err, errlen)) != STORE_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, version);
-    sqlite3_bind_int64(st, 3, me.id);
-    sqlite3_bind_text(st, 4, json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, text ? text : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now);
-    sqlite3_bind_int64(st, 7, previous);
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, version);
+    store_sql_bind_int64(st, 3, me.id);
+    store_sql_bind_text(st, 4, json);
+    store_sql_bind_text(st, 5, text ? text : "");
+    store_sql_bind_int64(st, 6, now);
+    store_sql_bind_int64(st, 7, previous);
     rc = step_done(s, st, "amending a report", err, errlen);
     st = NULL;
     if (rc) goto fail;
@@ -244,7 +244,7 @@ int store_report_amend(store *s, const store_user *user, int64_t id, const char 
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     free(json);
     return rc;
@@ -252,26 +252,26 @@ done:
 
 /* Every read of reports selects these columns, in this order (read_report). */
 #define REPORT_SELECT                                                                              \
-    "SELECT p.recording_id, p.version, p.signed_ms IS NOT NULL, a.name, COALESCE(g.name, ''), "     \
+    "SELECT p.recording_id, p.version, CASE WHEN p.signed_ms IS NOT NULL THEN 1 ELSE 0 END, a.name, COALESCE(g.name, ''), "     \
     "p.created_ms, p.updated_ms, COALESCE(p.signed_ms, 0), COALESCE(q.version, 0), p.statements, p.text " \
     "FROM report p JOIN user_account a ON a.id = p.author_id "                                     \
     "LEFT JOIN user_account g ON g.id = p.signer_id LEFT JOIN report q ON q.id = p.amends "
 
-static int read_report(sqlite3_stmt *st, void *row)
+static int read_report(store_stmt *st, void *row)
 {
     store_report *r = row;
     memset(r, 0, sizeof *r);
-    r->recording = sqlite3_column_int64(st, 0);
-    r->version = sqlite3_column_int(st, 1);
-    r->is_signed = sqlite3_column_int(st, 2);
+    r->recording = store_sql_int64(st, 0);
+    r->version = store_sql_int(st, 1);
+    r->is_signed = store_sql_int(st, 2);
     store_db_column_text(st, 3, r->author, sizeof r->author);
     store_db_column_text(st, 4, r->signer, sizeof r->signer);
-    r->created_ms = sqlite3_column_int64(st, 5);
-    r->updated_ms = sqlite3_column_int64(st, 6);
-    r->signed_ms = sqlite3_column_int64(st, 7);
-    r->amends = sqlite3_column_int(st, 8);
+    r->created_ms = store_sql_int64(st, 5);
+    r->updated_ms = store_sql_int64(st, 6);
+    r->signed_ms = store_sql_int64(st, 7);
+    r->amends = store_sql_int(st, 8);
     /* Written by statements_json and checked by the schema: an array of strings that fit. */
-    cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(st, 9));
+    cJSON *a = cJSON_Parse(store_sql_text(st, 9));
     const cJSON *item;
     cJSON_ArrayForEach(item, a) {
         if (r->nstatements == STORE_REPORT_MAX_STATEMENTS) break;
@@ -305,24 +305,24 @@ int store_report_get(store *s, const store_user *user, int64_t id, store_report 
 {
     store_user me;
     int drafts = 0;
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = report_reader(s, user, id, &me, &drafts, err, errlen);
     /* The draft exists only before the first signature, so the highest version is the current one. */
     if (rc == STORE_OK)
-        rc = store_db_prepare(s, REPORT_SELECT "WHERE p.recording_id = ?1 AND (?2 OR p.signed_ms IS NOT NULL) "
+        rc = store_db_prepare(s, REPORT_SELECT "WHERE p.recording_id = ?1 AND (?2 <> 0 OR p.signed_ms IS NOT NULL) "
                               "ORDER BY p.version DESC LIMIT 1",
                               &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int(st, 2, drafts);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) read_report(st, out);
-        else if (step == SQLITE_DONE)
+        store_sql_bind_int64(st, 1, id);
+        store_sql_bind_int64(st, 2, drafts);
+        int step = store_sql_step(st);
+        if (step == STORE_SQL_ROW) read_report(st, out);
+        else if (step == STORE_SQL_DONE)
             rc = store_db_err(err, errlen, STORE_ENOTFOUND, "recording %lld has no %sreport yet", (long long)id,
                               drafts ? "" : "signed ");
         else rc = store_db_fail(s, "reading a report", err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -335,19 +335,19 @@ int store_report_history(store *s, const store_user *user, int64_t id, store_rep
     *n = 0;
     store_user me;
     int drafts = 0;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     pthread_mutex_lock(&s->mu);
     int rc = report_reader(s, user, id, &me, &drafts, err, errlen);
     if (rc) goto done;
-    if ((rc = store_db_prepare(s, REPORT_SELECT "WHERE p.recording_id = ?1 AND (?2 OR p.signed_ms IS NOT NULL) "
+    if ((rc = store_db_prepare(s, REPORT_SELECT "WHERE p.recording_id = ?1 AND (?2 <> 0 OR p.signed_ms IS NOT NULL) "
                                "ORDER BY p.version",
                                &st, err, errlen)) != STORE_OK)
         goto done;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, drafts);
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, drafts);
     rc = store_db_collect(s, st, sizeof **out, read_report, (void **)out, n, NULL, "reading reports", err, errlen);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -28,15 +28,15 @@
     "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "        \
     "LEFT JOIN user_account c ON c.id = r.claimed_by "
 
-static int read_item(sqlite3_stmt *st, void *row)
+static int read_item(store_stmt *st, void *row)
 {
     store_review_item *it = row;
     memset(it, 0, sizeof *it);
     store_db_recording_read(st, &it->rec); /* columns 0..15 as RECORDING_SELECT's */
     store_db_column_text(st, 16, it->claimed_by, sizeof it->claimed_by);
-    it->claim_expires_ms = sqlite3_column_int64(st, 17);
-    it->opened_ms = sqlite3_column_int64(st, 18);
-    it->signed_ms = sqlite3_column_int64(st, 19);
+    it->claim_expires_ms = store_sql_int64(st, 17);
+    it->opened_ms = store_sql_int64(st, 18);
+    it->signed_ms = store_sql_int64(st, 19);
     store_db_column_text(st, 20, it->repeat_reason, sizeof it->repeat_reason);
     return 1;
 }
@@ -46,10 +46,10 @@ static int read_item(sqlite3_stmt *st, void *row)
 #define NOW_PARAM 50
 
 /* Prepares constant SQL and binds ?50 (now), if it has one. */
-static int prepare_now(store *s, const char *sql, int64_t now, sqlite3_stmt **st, char *err, size_t errlen)
+static int prepare_now(store *s, const char *sql, int64_t now, store_stmt **st, char *err, size_t errlen)
 {
     if (store_db_prepare(s, sql, st, err, errlen)) return STORE_ERR;
-    if (sqlite3_bind_parameter_count(*st) >= NOW_PARAM) sqlite3_bind_int64(*st, NOW_PARAM, now);
+    if (store_sql_param_count(*st) >= NOW_PARAM) store_sql_bind_int64(*st, NOW_PARAM, now);
     return STORE_OK;
 }
 
@@ -68,16 +68,16 @@ int64_t store_db_claim_timeout(const store *s)
 }
 
 /* Steps ST to the end, collecting the items into a malloc'd array. Call with mu held. */
-static int read_items(store *s, sqlite3_stmt *st, store_review_item **out, size_t *n, char *err, size_t errlen)
+static int read_items(store *s, store_stmt *st, store_review_item **out, size_t *n, char *err, size_t errlen)
 {
     return store_db_collect(s, st, sizeof **out, read_item, (void **)out, n, NULL, "listing recordings", err, errlen);
 }
 
 /* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    sqlite3_finalize(st);
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -95,16 +95,16 @@ int store_db_actor(store *s, const store_user *user, int cardiologist, const cha
 
 int store_db_recording_site(store *s, int64_t id, char site[65], char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s, "SELECT s.name FROM recording r JOIN site s ON s.id = r.site_id WHERE r.id = ?1", &st,
                          err, errlen))
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st), rc = STORE_OK;
-    if (step == SQLITE_ROW) store_db_column_text(st, 0, site, 65);
-    else if (step == SQLITE_DONE) rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
+    store_sql_bind_int64(st, 1, id);
+    int step = store_sql_step(st), rc = STORE_OK;
+    if (step == STORE_SQL_ROW) store_db_column_text(st, 0, site, 65);
+    else if (step == STORE_SQL_DONE) rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
     else rc = store_db_fail(s, "reading a recording", err, errlen);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -133,27 +133,27 @@ static const char *clock_of(int64_t ms, char buf[16])
 int store_db_claim_held(store *s, const store_user *me, int64_t id, int need_draft, const char *doing, char *err,
                         size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (store_db_prepare(s,
-                         "SELECT r.review, r.claimed_by, COALESCE(r.claim_expires_ms, 0), COALESCE(c.name, ''), "
-                         IN_QUEUE " FROM recording r LEFT JOIN user_account c ON c.id = r.claimed_by WHERE r.id = ?1",
-                         &st, err, errlen))
+    store_stmt *st;
+    /* PostgreSQL: the row stays locked until the caller's transaction ends, so that no claimer
+     * can take it between this check and the caller's write (SQLite's write lock does that). */
+#define HELD_SELECT                                                                                    "SELECT r.review, r.claimed_by, COALESCE(r.claim_expires_ms, 0), COALESCE(c.name, ''), "          "CASE WHEN " IN_QUEUE " THEN 1 ELSE 0 END FROM recording r LEFT JOIN user_account c ON c.id = r.claimed_by "     "WHERE r.id = ?1"
+    if (store_db_prepare(s, store_sql_is_pg(s) ? HELD_SELECT " FOR UPDATE OF r" : HELD_SELECT, &st, err, errlen))
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW) {
-        int rc = step == SQLITE_DONE ? store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path,
+    store_sql_bind_int64(st, 1, id);
+    int step = store_sql_step(st);
+    if (step != STORE_SQL_ROW) {
+        int rc = step == STORE_SQL_DONE ? store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path,
                                                     (long long)id)
                                      : store_db_fail(s, "reading a recording", err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
         return rc;
     }
     char review[16], holder[65], when[16];
     store_db_column_text(st, 0, review, sizeof review);
-    int64_t holder_id = sqlite3_column_int64(st, 1), expires = sqlite3_column_int64(st, 2);
+    int64_t holder_id = store_sql_int64(st, 1), expires = store_sql_int64(st, 2);
     store_db_column_text(st, 3, holder, sizeof holder);
-    int queued = sqlite3_column_int(st, 4);
-    sqlite3_finalize(st);
+    int queued = store_sql_int(st, 4);
+    store_sql_finalize(st);
     long long rid = (long long)id;
     if (!strcmp(review, "signed"))
         return store_db_err(err, errlen, STORE_ESTATE, "cannot %s recording %lld: its report is signed already "
@@ -220,14 +220,14 @@ static int scope_site(const store_user *me, const char *asked, const char **site
     "AND (?5 = 0 OR r.received_ms < ?5) "
 #define WORKLIST_ORDER "ORDER BY r.priority, r.received_ms, r.id "
 
-static void bind_filter(sqlite3_stmt *st, const store_worklist_filter *f, const char *site)
+static void bind_filter(store_stmt *st, const store_worklist_filter *f, const char *site)
 {
-    sqlite3_bind_int(st, 1, f->max_priority);
-    if (site) sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
-    if (f->review) sqlite3_bind_text(st, 3, f->review, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, f->since_ms);
-    sqlite3_bind_int64(st, 5, f->until_ms);
-    sqlite3_bind_int64(st, 6, f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : -1);
+    store_sql_bind_int64(st, 1, f->max_priority);
+    store_sql_bind_text(st, 2, site);
+    store_sql_bind_text(st, 3, f->review);
+    store_sql_bind_int64(st, 4, f->since_ms);
+    store_sql_bind_int64(st, 5, f->until_ms);
+    store_sql_bind_int64(st, 6, f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : INT64_MAX);
 }
 
 int store_worklist(store *s, const store_user *user, const store_worklist_filter *f, store_review_item **out,
@@ -241,7 +241,7 @@ int store_worklist(store *s, const store_user *user, const store_worklist_filter
     if (rc) return rc;
     store_user me;
     const char *site;
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     if ((rc = store_db_actor(s, user, 0, "see the worklist", &me, err, errlen)) != STORE_OK) goto done;
     if ((rc = scope_site(&me, f->site, &site, err, errlen)) != STORE_OK) goto done;
@@ -250,7 +250,7 @@ int store_worklist(store *s, const store_user *user, const store_worklist_filter
         goto done;
     bind_filter(st, f, site);
     rc = read_items(s, st, out, n, err, errlen);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
 done:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -259,14 +259,14 @@ done:
 /* Inside the lock: reads item ID (STORE_ENOTFOUND when none). */
 static int read_one_item(store *s, int64_t id, store_review_item *out, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (prepare_now(s, ITEM_SELECT "WHERE r.id = ?1", store_db_now_ms(), &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st), rc = STORE_OK;
-    if (step == SQLITE_ROW) read_item(st, out);
-    else if (step == SQLITE_DONE) rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
+    store_sql_bind_int64(st, 1, id);
+    int step = store_sql_step(st), rc = STORE_OK;
+    if (step == STORE_SQL_ROW) read_item(st, out);
+    else if (step == STORE_SQL_DONE) rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
     else rc = store_db_fail(s, "reading a recording", err, errlen);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -288,7 +288,7 @@ int store_review_get(store *s, const store_user *user, int64_t id, store_review_
 static int claim_update(store *s, int64_t id, const store_user *me, int64_t now, int *claimed, char *err,
                         size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (prepare_now(s,
                     "UPDATE recording AS r SET claimed_by = ?2, claim_expires_ms = ?3, "
                     "review = CASE r.review WHEN 'new' THEN 'claimed' ELSE r.review END "
@@ -296,11 +296,11 @@ static int claim_update(store *s, int64_t id, const store_user *me, int64_t now,
                     " OR (r.claimed_by = ?2 AND r.review IN ('claimed', 'reported')))",
                     now, &st, err, errlen))
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, me->id);
-    sqlite3_bind_int64(st, 3, now + store_db_claim_timeout(s));
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, me->id);
+    store_sql_bind_int64(st, 3, now + store_db_claim_timeout(s));
     if (step_done(s, st, "claiming a recording", err, errlen)) return STORE_ERR;
-    *claimed = sqlite3_changes(s->db) == 1;
+    *claimed = store_sql_changes(s) == 1;
     return STORE_OK;
 }
 
@@ -349,26 +349,28 @@ int store_claim_next(store *s, const store_user *user, const store_worklist_filt
     g.review = NULL; /* CLAIMABLE decides */
     g.limit = 1;
     store_user me;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int64_t now = store_db_now_ms(), id = 0;
     int claimed = 0;
     pthread_mutex_lock(&s->mu);
     if ((rc = store_db_begin(s, err, errlen)) != STORE_OK) goto done;
     if ((rc = store_db_actor(s, user, 1, "claim recordings", &me, err, errlen)) != STORE_OK) goto fail;
-    /* The write lock is held from BEGIN IMMEDIATE: nobody can claim between this and the UPDATE. */
-    if ((rc = prepare_now(s, "SELECT r.id FROM recording r JOIN site s ON s.id = r.site_id " WORKLIST_WHERE
-                          "AND " CLAIMABLE " " WORKLIST_ORDER "LIMIT ?6",
-                          now, &st, err, errlen)) != STORE_OK)
+    /* SQLite: the write lock is held from BEGIN IMMEDIATE, nobody can claim between this and the
+     * UPDATE. PostgreSQL: the row found is locked, and rows other claimers hold locked are
+     * passed over rather than waited for, so that concurrent claimers each take a different one. */
+#define NEXT_SELECT                                                                                    "SELECT r.id FROM recording r JOIN site s ON s.id = r.site_id " WORKLIST_WHERE "AND " CLAIMABLE     " " WORKLIST_ORDER "LIMIT ?6"
+    if ((rc = prepare_now(s, store_sql_is_pg(s) ? NEXT_SELECT " FOR UPDATE OF r SKIP LOCKED" : NEXT_SELECT, now, &st,
+                          err, errlen)) != STORE_OK)
         goto fail;
     bind_filter(st, &g, g.site);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (step == SQLITE_DONE) {
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_ROW) id = store_sql_int64(st, 0);
+    store_sql_finalize(st);
+    if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "nothing left to claim in the worklist");
         goto fail;
     }
-    if (step != SQLITE_ROW) {
+    if (step != STORE_SQL_ROW) {
         rc = store_db_fail(s, "finding the next recording", err, errlen);
         goto fail;
     }
@@ -400,10 +402,10 @@ static int claimed_change(store *s, const store_user *user, int64_t id, const ch
     if (rc) goto done;
     if ((rc = store_db_actor(s, user, 1, doing, &me, err, errlen)) != STORE_OK) goto fail;
     if ((rc = store_db_claim_held(s, &me, id, 0, doing, err, errlen)) != STORE_OK) goto fail;
-    sqlite3_stmt *st;
+    store_stmt *st;
     if ((rc = store_db_prepare(s, sql, &st, err, errlen)) != STORE_OK) goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    if (text) sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_text(st, 2, text);
     if ((rc = step_done(s, st, doing, err, errlen)) != STORE_OK) goto fail;
     store_db_user_actor(&me, actor);
     if ((rc = store_db_audit(s, actor, action, id, detail, err, errlen)) != STORE_OK) goto fail;
@@ -447,16 +449,16 @@ int store_recording_opened(store *s, const store_user *user, int64_t id, char *e
     if ((rc = check_visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
     int first = 0;
     if (!strcmp(me.role, "cardiologist")) {
-        sqlite3_stmt *st;
+        store_stmt *st;
         if ((rc = store_db_prepare(s,
                                    "UPDATE recording SET opened_ms = ?2, opened_by = ?3 WHERE id = ?1 AND opened_ms IS NULL",
                                    &st, err, errlen)) != STORE_OK)
             goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, store_db_now_ms());
-        sqlite3_bind_int64(st, 3, me.id);
+        store_sql_bind_int64(st, 1, id);
+        store_sql_bind_int64(st, 2, store_db_now_ms());
+        store_sql_bind_int64(st, 3, me.id);
         if ((rc = step_done(s, st, "noting the first opening", err, errlen)) != STORE_OK) goto fail;
-        first = sqlite3_changes(s->db) == 1;
+        first = store_sql_changes(s) == 1;
     }
     store_db_user_actor(&me, actor);
     if ((rc = store_db_audit(s, actor, "recording.open", id, first ? "first opened" : "", err, errlen)) != STORE_OK)
@@ -473,7 +475,7 @@ done:
 int store_timeline(store *s, int64_t id, store_times *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s,
                               "SELECT r.received_ms, COALESCE(r.opened_ms, 0), COALESCE(o.name, ''), "
@@ -485,22 +487,22 @@ int store_timeline(store *s, int64_t id, store_times *out, char *err, size_t err
                               "LEFT JOIN user_account g ON g.id = v.signer_id WHERE r.id = ?1",
                               &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            out->received_ms = sqlite3_column_int64(st, 0);
-            out->first_opened_ms = sqlite3_column_int64(st, 1);
+        store_sql_bind_int64(st, 1, id);
+        int step = store_sql_step(st);
+        if (step == STORE_SQL_ROW) {
+            out->received_ms = store_sql_int64(st, 0);
+            out->first_opened_ms = store_sql_int64(st, 1);
             store_db_column_text(st, 2, out->first_opened_by, sizeof out->first_opened_by);
-            out->signed_ms = sqlite3_column_int64(st, 3);
+            out->signed_ms = store_sql_int64(st, 3);
             store_db_column_text(st, 4, out->signed_by, sizeof out->signed_by);
-            out->last_amended_ms = sqlite3_column_int64(st, 5);
+            out->last_amended_ms = store_sql_int64(st, 5);
             if (out->signed_ms) out->ecg_to_diagnosis_ms = out->signed_ms - out->received_ms;
-        } else if (step == SQLITE_DONE) {
+        } else if (step == STORE_SQL_DONE) {
             rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no recording %lld", s->path, (long long)id);
         } else {
             rc = store_db_fail(s, "reading a timeline", err, errlen);
         }
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -515,7 +517,7 @@ int store_patient_history(store *s, const store_user *user, const char *patient_
         return store_db_err(err, errlen, STORE_EINVAL, "patient id must be 1..64 bytes of text");
     store_user me;
     const char *site;
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_actor(s, user, 0, "see a patient's recordings", &me, err, errlen);
     if (rc == STORE_OK) rc = scope_site(&me, NULL, &site, err, errlen);
@@ -524,12 +526,12 @@ int store_patient_history(store *s, const store_user *user, const char *patient_
                          "ORDER BY r.received_ms DESC, r.id DESC LIMIT ?4",
                          store_db_now_ms(), &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_text(st, 1, patient_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, exclude);
-        if (site) sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, max && max <= INT64_MAX ? (int64_t)max : -1);
+        store_sql_bind_text(st, 1, patient_id);
+        store_sql_bind_int64(st, 2, exclude);
+        store_sql_bind_text(st, 3, site);
+        store_sql_bind_int64(st, 4, max && max <= INT64_MAX ? (int64_t)max : INT64_MAX);
         rc = read_items(s, st, out, n, err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

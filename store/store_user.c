@@ -33,40 +33,40 @@ int store_db_multiline_ok(const char *s, size_t minbytes, size_t maxbytes)
     "SELECT u.id, u.name, u.role, COALESCE(s.name, ''), u.created_ms, COALESCE(u.disabled_ms, 0) " \
     "FROM user_account u LEFT JOIN site s ON s.id = u.site_id "
 
-void store_db_user_read(sqlite3_stmt *st, store_user *u)
+void store_db_user_read(store_stmt *st, store_user *u)
 {
     memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
+    u->id = store_sql_int64(st, 0);
     store_db_column_text(st, 1, u->name, sizeof u->name);
     store_db_column_text(st, 2, u->role, sizeof u->role);
     store_db_column_text(st, 3, u->site, sizeof u->site);
-    u->created_ms = sqlite3_column_int64(st, 4);
-    u->disabled_ms = sqlite3_column_int64(st, 5);
+    u->created_ms = store_sql_int64(st, 4);
+    u->disabled_ms = store_sql_int64(st, 5);
 }
 
 int store_db_user_load(store *s, int64_t id, store_user *out, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s, USER_SELECT "WHERE u.id = ?1", &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st), rc;
-    if (step == SQLITE_ROW) {
+    store_sql_bind_int64(st, 1, id);
+    int step = store_sql_step(st), rc;
+    if (step == STORE_SQL_ROW) {
         store_db_user_read(st, out);
         rc = out->disabled_ms ? store_db_err(err, errlen, STORE_EDENIED, "user %s is disabled", out->name) : STORE_OK;
-    } else if (step == SQLITE_DONE) {
+    } else if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_EDENIED, "%s: no user with id %lld", s->path, (long long)id);
     } else {
         rc = store_db_fail(s, "reading a user", err, errlen);
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
 /* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    sqlite3_finalize(st);
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    store_sql_finalize(st);
     return rc;
 }
 
@@ -122,41 +122,41 @@ int store_user_add(store *s, const char *name, const char *role, const char *sit
     char hash[crypto_pwhash_STRBYTES];
     if (store_db_password_hash(password, hash, err, errlen)) return STORE_ERR;
 
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     rc = STORE_ERR;
     int64_t site_id = 0;
     pthread_mutex_lock(&s->mu);
     if (store_db_begin(s, err, errlen)) goto done;
     if (store_db_prepare(s, "SELECT 1 FROM user_account WHERE name = ?1", &st, err, errlen)) goto fail;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    store_sql_bind_text(st, 1, name);
+    int step = store_sql_step(st);
+    if (step == STORE_SQL_ROW) {
         rc = store_db_err(err, errlen, STORE_EEXIST, "%s: user '%s' already exists (names are never reused, also "
                           "after disable: choose another)", s->path, name);
         goto fail;
     }
-    if (step != SQLITE_DONE) {
+    if (step != STORE_SQL_DONE) {
         store_db_fail(s, "looking up a user", err, errlen);
         goto fail;
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     st = NULL;
     if (is_clinic) {
         if (store_db_prepare(s, "SELECT id FROM site WHERE name = ?1", &st, err, errlen)) goto fail;
-        sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-        step = sqlite3_step(st);
-        if (step == SQLITE_DONE) {
+        store_sql_bind_text(st, 1, site);
+        step = store_sql_step(st);
+        if (step == STORE_SQL_DONE) {
             rc = store_db_err(err, errlen, STORE_ENOTFOUND,
                               "%s: no site '%s': sites are created when their first device is added "
                               "(`ecgnet device add ID --site SITE`); check the spelling", s->path, site);
             goto fail;
         }
-        if (step != SQLITE_ROW) {
+        if (step != STORE_SQL_ROW) {
             store_db_fail(s, "looking up a site", err, errlen);
             goto fail;
         }
-        site_id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        site_id = store_sql_int64(st, 0);
+        store_sql_finalize(st);
         st = NULL;
     }
     if (store_db_prepare(s,
@@ -164,11 +164,11 @@ int store_user_add(store *s, const char *name, const char *role, const char *sit
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                          &st, err, errlen))
         goto fail;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-    if (is_clinic) sqlite3_bind_int64(st, 3, site_id);
-    sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, store_db_now_ms());
+    store_sql_bind_text(st, 1, name);
+    store_sql_bind_text(st, 2, role);
+    if (is_clinic) store_sql_bind_int64(st, 3, site_id);
+    store_sql_bind_text(st, 4, hash);
+    store_sql_bind_int64(st, 5, store_db_now_ms());
     int r = step_done(s, st, "adding a user", err, errlen);
     st = NULL;
     if (r) goto fail;
@@ -181,7 +181,7 @@ int store_user_add(store *s, const char *name, const char *role, const char *sit
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     sodium_memzero(hash, sizeof hash);
     return rc;
@@ -190,30 +190,30 @@ done:
 /* Inside a transaction: user NAME's id and whether it is disabled; STORE_ENOTFOUND if none. */
 static int find_user(store *s, const char *name, int64_t *id, int *disabled, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (store_db_prepare(s, "SELECT id, disabled_ms IS NOT NULL FROM user_account WHERE name = ?1", &st, err,
+    store_stmt *st;
+    if (store_db_prepare(s, "SELECT id, CASE WHEN disabled_ms IS NOT NULL THEN 1 ELSE 0 END FROM user_account WHERE name = ?1", &st, err,
                          errlen))
         return STORE_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st), rc = STORE_OK;
-    if (step == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        *disabled = sqlite3_column_int(st, 1);
-    } else if (step == SQLITE_DONE) {
+    store_sql_bind_text(st, 1, name);
+    int step = store_sql_step(st), rc = STORE_OK;
+    if (step == STORE_SQL_ROW) {
+        *id = store_sql_int64(st, 0);
+        *disabled = store_sql_int(st, 1);
+    } else if (step == STORE_SQL_DONE) {
         rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no user '%s'", s->path, name);
     } else {
         rc = store_db_fail(s, "looking up a user", err, errlen);
     }
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     return rc;
 }
 
 /* Runs constant SQL with ?1 bound to ID (a one-step write). */
 static int write_for(store *s, const char *sql, int64_t id, const char *what, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
+    store_stmt *st;
     if (store_db_prepare(s, sql, &st, err, errlen)) return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 1, id);
     return step_done(s, st, what, err, errlen);
 }
 
@@ -224,7 +224,7 @@ int store_user_passwd(store *s, const char *name, const char *password, char *er
     if (rc) return rc;
     char hash[crypto_pwhash_STRBYTES];
     if (store_db_password_hash(password, hash, err, errlen)) return STORE_ERR;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int64_t id;
     int disabled;
     rc = STORE_ERR;
@@ -235,9 +235,9 @@ int store_user_passwd(store *s, const char *name, const char *password, char *er
     if (store_db_prepare(s, "UPDATE user_account SET password_hash = ?2, password_ms = ?3 WHERE id = ?1", &st, err,
                          errlen))
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, store_db_now_ms());
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_text(st, 2, hash);
+    store_sql_bind_int64(st, 3, store_db_now_ms());
     int r = step_done(s, st, "changing a password", err, errlen);
     st = NULL;
     if (r) goto fail;
@@ -252,7 +252,7 @@ int store_user_passwd(store *s, const char *name, const char *password, char *er
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     sodium_memzero(hash, sizeof hash);
     return rc;
@@ -261,7 +261,7 @@ done:
 int store_user_disable(store *s, const char *name, char *err, size_t errlen)
 {
     if (!store_db_device_id_ok(name)) return bad_name(name, err, errlen);
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int64_t id;
     int disabled;
     int rc = STORE_ERR;
@@ -274,8 +274,8 @@ int store_user_disable(store *s, const char *name, char *err, size_t errlen)
     }
     rc = STORE_ERR;
     if (store_db_prepare(s, "UPDATE user_account SET disabled_ms = ?2 WHERE id = ?1", &st, err, errlen)) goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, store_db_now_ms());
+    store_sql_bind_int64(st, 1, id);
+    store_sql_bind_int64(st, 2, store_db_now_ms());
     int r = step_done(s, st, "disabling a user", err, errlen);
     st = NULL;
     if (r) goto fail;
@@ -295,12 +295,12 @@ int store_user_disable(store *s, const char *name, char *err, size_t errlen)
 fail:
     store_db_rollback(s);
 done:
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-static int read_user(sqlite3_stmt *st, void *item)
+static int read_user(store_stmt *st, void *item)
 {
     store_db_user_read(st, item);
     return 1;
@@ -310,12 +310,12 @@ int store_user_list(store *s, store_user **out, size_t *n, char *err, size_t err
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = NULL;
+    store_stmt *st = NULL;
     int rc = STORE_ERR;
     pthread_mutex_lock(&s->mu);
     if (store_db_prepare(s, USER_SELECT "ORDER BY u.name", &st, err, errlen) == STORE_OK)
         rc = store_db_collect(s, st, sizeof **out, read_user, (void **)out, n, NULL, "listing users", err, errlen);
-    sqlite3_finalize(st);
+    store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -323,16 +323,16 @@ int store_user_list(store *s, store_user **out, size_t *n, char *err, size_t err
 int store_user_get(store *s, const char *name, store_user *out, char *err, size_t errlen)
 {
     if (!store_db_device_id_ok(name)) return bad_name(name, err, errlen);
-    sqlite3_stmt *st;
+    store_stmt *st;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_prepare(s, USER_SELECT "WHERE u.name = ?1", &st, err, errlen);
     if (rc == STORE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) store_db_user_read(st, out);
-        else if (step == SQLITE_DONE) rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no user '%s'", s->path, name);
+        store_sql_bind_text(st, 1, name);
+        int step = store_sql_step(st);
+        if (step == STORE_SQL_ROW) store_db_user_read(st, out);
+        else if (step == STORE_SQL_DONE) rc = store_db_err(err, errlen, STORE_ENOTFOUND, "%s: no user '%s'", s->path, name);
         else rc = store_db_fail(s, "reading a user", err, errlen);
-        sqlite3_finalize(st);
+        store_sql_finalize(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

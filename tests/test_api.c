@@ -11,6 +11,7 @@
 #include "log.h"
 #include "net_harness.h"
 #include "server.h"
+#include "store_harness.h"
 
 #define PW_CARD "correct horse battery"
 #define PW_CARD2 "staple of the county"
@@ -693,6 +694,7 @@ static void setup(void)
     store_close(s);
     server_config c = {0};
     c.ingest.data_dir = data_dir;
+    c.store_url = store_url;
     c.ingest.workers = 2;
     c.ingest.flags = table;
     c.ingest.model = NULL; /* every beat N: the beat classes are not what this test is about */
@@ -712,7 +714,9 @@ int main(void)
     char err[512];
     snprintf(data_dir, sizeof data_dir, "%s", check_tmpdir("api-data"));
     snprintf(rec_dir, sizeof rec_dir, "%s", check_tmpdir("api-records"));
-    snprintf(store_url, sizeof store_url, "sqlite:%s/ecgnet.db", data_dir);
+    /* ECGNET_TEST_STORE=pg (ctest's test_api_pg): the same tests on PostgreSQL. */
+    if (harness_pg()) snprintf(store_url, sizeof store_url, "%s", fresh_db("api"));
+    else snprintf(store_url, sizeof store_url, "sqlite:%s/ecgnet.db", data_dir);
     if (flag_table_load(NULL, &table, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 2;

@@ -114,8 +114,9 @@ static void store_urls_and_a_missing_data_directory(void)
     snprintf(cmd, sizeof cmd, "%s device list --store '%s/x.db'", ECGNET, base);
     CHECK(run(cmd, &out, err, sizeof err) == 0 && strstr(out, "d1"), "--store PATH: %s", err);
     free(out);
-    int rc = run(ECGNET " device list --store postgresql://db/ecgnet", NULL, err, sizeof err);
-    CHECK(rc == 1 && strstr(err, "not supported yet"), "exit %d: %s", rc, err);
+    int rc = run(ECGNET " device list --store postgresql://nobody:secret@127.0.0.1:1/ecgnet", NULL, err, sizeof err);
+    CHECK(rc == 1 && strstr(err, "cannot connect to PostgreSQL") && !strstr(err, "secret"),
+          "an unreachable PostgreSQL server, its password not shown: exit %d: %s", rc, err);
     snprintf(cmd, sizeof cmd, "%s device list --data '%s/none'", ECGNET, base);
     rc = run(cmd, NULL, err, sizeof err);
     CHECK(rc == 1 && strstr(err, "none") && strstr(err, "does not exist"), "exit %d: %s", rc, err);

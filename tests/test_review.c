@@ -123,8 +123,8 @@ static void users_have_roles_and_argon2id_password_hashes(void)
 
     CHECK(raw_count(path, "SELECT count(*) FROM user_account WHERE password_hash LIKE '$argon2id$v=19$m=65536,t=2,p=1$%'") == 3,
           "every password is an argon2id string with the INTERACTIVE limits");
-    CHECK(raw_count(path, "SELECT count(*) FROM user_account WHERE instr(password_hash, 'sinus') OR "
-                          "instr(password_hash, 'village') OR instr(password_hash, 'admin')") == 0,
+    CHECK(raw_count(path, "SELECT count(*) FROM user_account WHERE password_hash LIKE '%sinus%' OR "
+                          "password_hash LIKE '%village%' OR password_hash LIKE '%admin%'") == 0,
           "and no password is stored as text");
 
     struct { const char *name, *role, *site, *pw, *msg; int rc; } bad[] = {
@@ -200,7 +200,7 @@ static void login_fails_alike_for_unknown_wrong_and_disabled(void)
     CHECK(store_session_check(s, token, &u, csrf2, errbuf, sizeof errbuf) == STORE_OK && u.id == w.wang.id &&
               !strcmp(csrf, csrf2), "the session gives the user and its CSRF token: %s", errbuf);
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM session WHERE instr(CAST(token_hash AS TEXT), '%s') > 0", token);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM session WHERE CAST(token_hash AS TEXT) LIKE '%%%s%%'", token);
     CHECK(raw_count(w.path, sql) == 0, "the session token is stored only hashed");
     CHECK(store_session_check(s, csrf, &u, NULL, errbuf, sizeof errbuf) == STORE_EAUTH, "the CSRF token is no session");
     CHECK(store_session_check(s, "", &u, NULL, errbuf, sizeof errbuf) == STORE_EAUTH, "empty");
@@ -1124,7 +1124,7 @@ int main(void)
     RUN(a_clinic_sees_only_its_own_site);
     RUN(a_signed_report_is_immutable_and_amended_by_new_versions);
     RUN(the_signing_password_is_rate_limited_too);
-    RUN(a_v1_database_is_upgraded_in_place);
+    if (!harness_pg()) RUN(a_v1_database_is_upgraded_in_place); /* version 1 was released for SQLite only */
     RUN(the_user_command_adds_changes_disables_and_lists);
     return check_report();
 }

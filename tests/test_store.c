@@ -120,8 +120,10 @@ static void urls_and_missing_directories_give_clear_errors(void)
     CHECK(s != NULL && !strcmp(store_path(s), url + 9), "sqlite:///abs/path: %s", errbuf);
     store_close(s);
 
-    s = store_open("postgresql://ecg@db/ecgnet", errbuf, sizeof errbuf);
-    CHECK(s == NULL && strstr(errbuf, "postgresql:// is not supported yet"), "%s", errbuf);
+    s = store_open("postgresql://ecg:secret@127.0.0.1:1/ecgnet", errbuf, sizeof errbuf);
+    CHECK(s == NULL && strstr(errbuf, "cannot connect to PostgreSQL") && strstr(errbuf, "ecg:***@127.0.0.1:1") &&
+              !strstr(errbuf, "secret"),
+          "no server there; the password is not repeated: %s", errbuf);
     s = store_open("mysql://x/y", errbuf, sizeof errbuf);
     CHECK(s == NULL && strstr(errbuf, "unknown store URL scheme 'mysql'"), "%s", errbuf);
     s = store_open(":memory:", errbuf, sizeof errbuf);
@@ -143,6 +145,36 @@ static void urls_and_missing_directories_give_clear_errors(void)
     }
     s = store_open(path, errbuf, sizeof errbuf);
     CHECK(s == NULL && strstr(errbuf, "notsqlite.db") && strstr(errbuf, "not a database"), "%s", errbuf);
+}
+
+/* PostgreSQL: the same refusals as for a SQLite file, and a password never shown. */
+static void postgresql_refuses_foreign_and_newer_databases(void)
+{
+    const char *url = fresh_db("store-pg-newer");
+    store_close(open_ok(url));
+    CHECK(raw_count(url, "SELECT count(*) FROM schema_version") == STORE_SCHEMA_VERSION, "migrated");
+    CHECK(raw_sql(url, "INSERT INTO schema_version VALUES (99, 0, 'from the future')") == SQLITE_OK, "fake");
+    store *s = store_open(url, errbuf, sizeof errbuf);
+    CHECK(s == NULL && strstr(errbuf, "newer") && strstr(errbuf, "99"), "a newer schema is refused: %s", errbuf);
+    CHECK(!strstr(errbuf, "ecgnet-test-only") && strstr(errbuf, ":***@"), "the password is not shown: %s", errbuf);
+    store_close(s);
+
+    const char *other = fresh_db("store-pg-foreign");
+    CHECK(raw_sql(other, "CREATE TABLE patients (name TEXT)") == SQLITE_OK, "another application's database");
+    s = store_open(other, errbuf, sizeof errbuf);
+    CHECK(s == NULL && strstr(errbuf, "not an ecgnet database"), "foreign database refused: %s", errbuf);
+    store_close(s);
+    CHECK(raw_count(other, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == 1,
+          "and left untouched");
+
+    char wrong[1300];
+    snprintf(wrong, sizeof wrong, "%s", url);
+    char *colon = strchr(wrong + 13, ':'), *at = strchr(wrong, '@');
+    if (colon && at && colon < at) memmove(colon + 1, "x", 1); /* one wrong letter */
+    s = store_open(wrong, errbuf, sizeof errbuf);
+    CHECK(s == NULL && strstr(errbuf, "cannot connect to PostgreSQL") && strstr(errbuf, "password"),
+          "a wrong password is named: %s", errbuf);
+    store_close(s);
 }
 
 static int base64url(const char *t)
@@ -196,9 +228,12 @@ static void devices_authenticate_with_their_token_only(void)
     crypto_generichash(h, sizeof h, (const unsigned char *)t1, strlen(t1), NULL, 0);
     char sql[256], hex[65];
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM device WHERE name = 'clinic-07' AND token_hash = x'%s'", hex);
+    snprintf(sql, sizeof sql,
+             harness_pg() ? "SELECT count(*) FROM device WHERE name = 'clinic-07' AND token_hash = decode('%s', 'hex')"
+                          : "SELECT count(*) FROM device WHERE name = 'clinic-07' AND token_hash = x'%s'",
+             hex);
     CHECK(raw_count(path, sql) == 1, "token stored as its BLAKE2b-256 hash");
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM device WHERE instr(CAST(token_hash AS TEXT), '%s') > 0", t1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM device WHERE CAST(token_hash AS TEXT) LIKE '%%%s%%'", t1);
     CHECK(raw_count(path, sql) == 0, "never as text");
 
     CHECK(store_device_revoke(s, "clinic-07", errbuf, sizeof errbuf) == STORE_OK, "revoke: %s", errbuf);
@@ -705,9 +740,13 @@ static void data_survives_close_and_reopen(void)
 
 int main(void)
 {
-    RUN(migrations_are_idempotent_and_the_file_is_wal_and_private);
-    RUN(a_newer_schema_and_foreign_files_are_refused);
-    RUN(urls_and_missing_directories_give_clear_errors);
+    if (harness_pg()) {
+        RUN(postgresql_refuses_foreign_and_newer_databases);
+    } else { /* properties of a SQLite file */
+        RUN(migrations_are_idempotent_and_the_file_is_wal_and_private);
+        RUN(a_newer_schema_and_foreign_files_are_refused);
+        RUN(urls_and_missing_directories_give_clear_errors);
+    }
     RUN(devices_authenticate_with_their_token_only);
     RUN(duplicate_and_invalid_devices_are_refused);
     RUN(recordings_begin_resume_and_refuse_a_mismatched_resume);
