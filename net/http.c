@@ -74,6 +74,7 @@ static int route_recording(http_req *r, const char *p)
     if (!strcmp(rest, "history")) return get ? http_review_history(r, id) : wrong_method(r, "GET");
     if (!strcmp(rest, "export.hl7")) return get ? http_review_export(r, id, "hl7") : wrong_method(r, "GET");
     if (!strcmp(rest, "export.fhir.json")) return get ? http_review_export(r, id, "fhir") : wrong_method(r, "GET");
+    if (!strcmp(rest, "export.pdf")) return get ? http_pdf_export(r, id) : wrong_method(r, "GET");
     if (!strcmp(rest, "report")) return r->method == LWSHUMETH_PUT ? http_review_action(r, id, rest) : wrong_method(r, "PUT");
     static const char *const posts[] = {"claim", "release", "sign", "amend", "repeat"};
     for (size_t i = 0; i < sizeof posts / sizeof *posts; i++)

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "http.h"
+#include "proto.h"
 
 #define HTTP_MAX_BODY (64 * 1024)         /* bytes of request body accepted */
 #define HTTP_DRAIN_BODY (1024 * 1024)     /* bodies up to this are read and dropped before the 413
@@ -51,6 +52,11 @@ typedef struct {
  * the extra headers set in R; the body is written as the connection can take it. Returns the
  * callback's return value (-1 when the headers cannot be written). */
 int http_reply(http_req *r, unsigned code, const char *type, const char *body, size_t len);
+
+/* Answers 200 with BODY (LEN bytes, copied) of Content-Type TYPE as a file to save:
+ * Content-Disposition: attachment; filename="FILENAME" (in FILENAME, spaces, quotes, backslashes
+ * and anything not printable ASCII become '_'), and the headers of http_reply. */
+int http_reply_download(http_req *r, const char *type, const char *filename, const void *body, size_t len);
 
 /* Answers CODE with the JSON text of OBJ (application/json; charset=utf-8) and frees OBJ. A
  * NULL OBJ (a failed allocation while building it) answers 500. */
@@ -94,9 +100,31 @@ int http_review_patient(http_req *r, const char *patient_id);   /* GET /api/pati
 /* POST .../{id}/claim, release, sign, amend, repeat and PUT .../{id}/report, by ACTION. */
 int http_review_action(http_req *r, int64_t id, const char *action);
 
-/* ---- http_signal.c ---- */
+/* ---- http_signal.c: samples from a recording's journal ---- */
 
 int http_signal(http_req *r, int64_t id);                       /* GET .../{id}/signal */
+
+/* A window of a recording's samples in microvolts, as read from its journal. */
+typedef struct {
+    proto_hello *hello;  /* the device's hello kept in the journal: fs, leads (names, scaling) */
+    int64_t from, step;  /* the first sample, and every step-th one after it */
+    size_t want, got;    /* points per lead asked for (data's stride per lead), and read */
+    double *data;        /* want values per lead, lead after lead: (sample - baseline) * uv_per_unit;
+                          * the first got of each lead are filled */
+} http_window;
+
+/* Reads the samples FROM, FROM + STEP, ... of the journal JOURNAL that fall in [FROM, FROM +
+ * COUNT), at most MAX_VALUES values over all leads, into *W (fewer when the journal ends first;
+ * a journal still being written is read as far as it goes). No lock is taken. Returns 0 (free
+ * *W with http_signal_window_free), or -1 with a message in ERR naming the journal (cannot read
+ * it, its hello does not parse, out of memory), *W then empty. */
+int http_signal_window(const char *journal, int64_t from, int64_t step, int64_t count, size_t max_values,
+                       http_window *w, char *err, size_t errlen);
+void http_signal_window_free(http_window *w);
+
+/* ---- http_pdf.c ---- */
+
+int http_pdf_export(http_req *r, int64_t id);                   /* GET .../{id}/export.pdf */
 
 /* ---- http_json.c: store structs as JSON, request bodies and queries ---- */
 

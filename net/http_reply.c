@@ -16,7 +16,9 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
                                        (int)strlen(value), p, end);
 }
 
-int http_reply(http_req *r, unsigned code, const char *type, const char *body, size_t len)
+/* http_reply with, when DISPOSITION is not NULL, a Content-Disposition header of that value. */
+static int reply(http_req *r, unsigned code, const char *type, const char *disposition, const void *body,
+                 size_t len)
 {
     struct lws *wsi = r->wsi;
     uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
@@ -36,6 +38,7 @@ int http_reply(http_req *r, unsigned code, const char *type, const char *body, s
     }
     if (r->allow && add_header(wsi, "allow:", r->allow, &p, end)) return -1;
     if (r->close_after && add_header(wsi, "connection:", "close", &p, end)) return -1;
+    if (disposition && add_header(wsi, "content-disposition:", disposition, &p, end)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     if (len == 0) {
         if (r->close_after) return -1;
@@ -47,6 +50,23 @@ int http_reply(http_req *r, unsigned code, const char *type, const char *body, s
     r->out_len = len;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+int http_reply(http_req *r, unsigned code, const char *type, const char *body, size_t len)
+{
+    return reply(r, code, type, NULL, body, len);
+}
+
+int http_reply_download(http_req *r, const char *type, const char *filename, const void *body, size_t len)
+{
+    char value[256];
+    int n = snprintf(value, sizeof value, "attachment; filename=\"");
+    /* Only what every browser reads back as written: the name is ours (ids and digits) anyway. */
+    for (const unsigned char *s = (const unsigned char *)filename; *s && n < (int)sizeof value - 2; s++)
+        value[n++] = *s > 0x20 && *s < 0x7f && *s != '"' && *s != '\\' ? (char)*s : '_';
+    value[n++] = '"';
+    value[n] = 0;
+    return reply(r, HTTP_STATUS_OK, type, value, body, len);
 }
 
 int http_reply_writeable(http_req *r)

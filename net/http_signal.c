@@ -12,34 +12,69 @@
 #define SIGNAL_MAX_VALUES 200000 /* values (all leads) in one answer: ~2 MB of JSON */
 #define SIGNAL_MAX_STEP 100000
 
-/* The journal's meta text (the device's hello), malloc'd into *META.
- *
- * A stand-in: journal.h has no read-only accessor for the meta (store_journal_open would lock the
- * journal and repair its tail, which the ingest owns), so this reads the header as journal.h
- * documents it — magic, version, lengths, CRC-32 — and must give way to a store_journal function
- * once there is one. Returns 0, or -1 with err naming the file. */
+/* store_journal_read's context: the window being filled, with each lead's scaling. */
 typedef struct {
+    http_window *w;
     int nleads;
-    int64_t from, step;
-    size_t want, got;           /* points per lead wanted, and taken */
     double uv[PROTO_MAX_LEADS], base[PROTO_MAX_LEADS];
-    double *data;               /* want values per lead, lead after lead */
-} window;
+} reader;
 
 /* Takes every step-th frame from `from` on: plain subsampling (no min/max envelope), so that a
  * step of 1 gives the recording exactly and any step gives real samples, never invented ones. */
 static int take(void *ctx, int64_t first, const int32_t *frames, size_t n, uint32_t flags)
 {
-    window *w = ctx;
+    reader *rd = ctx;
+    http_window *w = rd->w;
     (void)flags;
     int64_t off = first - w->from; /* >= 0: the journal trims the first record to `from` */
     int64_t k = (off + w->step - 1) / w->step * w->step - off; /* first index here on the grid */
     for (; k < (int64_t)n && w->got < w->want; k += w->step) {
-        const int32_t *f = frames + (size_t)k * (size_t)w->nleads;
-        for (int l = 0; l < w->nleads; l++) w->data[(size_t)l * w->want + w->got] = (f[l] - w->base[l]) * w->uv[l];
+        const int32_t *f = frames + (size_t)k * (size_t)rd->nleads;
+        for (int l = 0; l < rd->nleads; l++)
+            w->data[(size_t)l * w->want + w->got] = (f[l] - rd->base[l]) * rd->uv[l];
         w->got++;
     }
     return w->got >= w->want;
+}
+
+void http_signal_window_free(http_window *w)
+{
+    free(w->hello);
+    free(w->data);
+    memset(w, 0, sizeof *w);
+}
+
+int http_signal_window(const char *journal, int64_t from, int64_t step, int64_t count, size_t max_values,
+                       http_window *w, char *err, size_t errlen)
+{
+    char *meta = NULL;
+    reader rd = {w, 0, {0}, {0}};
+    memset(w, 0, sizeof *w);
+    w->from = from;
+    w->step = step;
+    if (!(w->hello = malloc(sizeof *w->hello))) goto oom;
+    if (store_journal_read_meta(journal, &meta, err, errlen) ||
+        proto_hello_parse(meta, strlen(meta), w->hello, err, errlen))
+        goto fail;
+    free(meta);
+    meta = NULL;
+    rd.nleads = w->hello->nleads;
+    for (int l = 0; l < rd.nleads; l++) {
+        rd.uv[l] = w->hello->leads[l].uv_per_unit;
+        rd.base[l] = w->hello->leads[l].baseline;
+    }
+    /* Points per lead: those in [from, from + count) on the step grid, within the cap. */
+    int64_t points = (count + step - 1) / step, cap = (int64_t)(max_values / (size_t)rd.nleads);
+    w->want = (size_t)(points < cap ? points : cap);
+    if (!(w->data = malloc((w->want ? w->want : 1) * (size_t)rd.nleads * sizeof *w->data))) goto oom;
+    if (store_journal_read(journal, from, take, &rd, err, errlen) < 0) goto fail;
+    return 0;
+oom:
+    snprintf(err, errlen, "%s: out of memory reading the signal", journal);
+fail:
+    free(meta);
+    http_signal_window_free(w);
+    return -1;
 }
 
 /* 0 with *OUT (DEF when absent), or -1 when the argument is malformed or outside LO..HI. */
@@ -52,8 +87,9 @@ static int arg(http_req *r, const char *name, int64_t lo, int64_t hi, int64_t de
     return q < 0 || http_parse_int(v, lo, hi, out) ? -1 : 0;
 }
 
-static cJSON *signal_json(const store_review_item *it, const proto_hello *h, const window *w)
+static cJSON *signal_json(const store_review_item *it, const http_window *w)
 {
+    const proto_hello *h = w->hello;
     cJSON *o = cJSON_CreateObject(), *leads = o ? cJSON_AddArrayToObject(o, "leads") : NULL;
     cJSON *data = o ? cJSON_AddArrayToObject(o, "data") : NULL;
     int ok = leads && data && cJSON_AddNumberToObject(o, "id", (double)it->rec.id) &&
@@ -84,41 +120,15 @@ int http_signal(http_req *r, int64_t id)
     int src = store_review_get(r->ctx->st, &r->user, id, &it, err, sizeof err);
     if (src != STORE_OK) return http_reply_store(r, src, err);
 
-    window w = {0};
-    int64_t count;
-    if (arg(r, "from", 0, INT64_MAX / 2, 0, &w.from) || arg(r, "step", 1, SIGNAL_MAX_STEP, 1, &w.step) ||
+    int64_t from, step, count;
+    if (arg(r, "from", 0, INT64_MAX / 2, 0, &from) || arg(r, "step", 1, SIGNAL_MAX_STEP, 1, &step) ||
         arg(r, "count", 1, INT64_MAX / 2, INT64_MAX / 2, &count))
         return http_reply_error(r, HTTP_STATUS_BAD_REQUEST,
                                 "from (sample, >= 0), count (samples, >= 1) and step (1..100000) must be whole numbers");
-
-    char *meta = NULL;
-    proto_hello *h = malloc(sizeof *h);
-    if (!h) return http_reply_json(r, HTTP_STATUS_OK, NULL);
-    if (store_journal_read_meta(it.rec.journal, &meta, err, sizeof err) || proto_hello_parse(meta, strlen(meta), h, err, sizeof err)) {
-        free(meta);
-        free(h);
+    http_window w;
+    if (http_signal_window(it.rec.journal, from, step, count, SIGNAL_MAX_VALUES, &w, err, sizeof err))
         return http_reply_store(r, STORE_ERR, err);
-    }
-    free(meta);
-    w.nleads = h->nleads;
-    for (int l = 0; l < h->nleads; l++) {
-        w.uv[l] = h->leads[l].uv_per_unit;
-        w.base[l] = h->leads[l].baseline;
-    }
-    /* Points per lead: those in [from, from + count) on the step grid, within the answer's cap. */
-    int64_t points = (count + w.step - 1) / w.step, cap = SIGNAL_MAX_VALUES / h->nleads;
-    w.want = (size_t)(points < cap ? points : cap);
-    if (!(w.data = malloc(w.want * (size_t)h->nleads * sizeof *w.data))) {
-        free(h);
-        return http_reply_json(r, HTTP_STATUS_OK, NULL);
-    }
-    if (store_journal_read(it.rec.journal, w.from, take, &w, err, sizeof err) < 0) {
-        free(w.data);
-        free(h);
-        return http_reply_store(r, STORE_ERR, err);
-    }
-    cJSON *o = signal_json(&it, h, &w);
-    free(w.data);
-    free(h);
+    cJSON *o = signal_json(&it, &w);
+    http_signal_window_free(&w);
     return http_reply_json(r, HTTP_STATUS_OK, o);
 }
