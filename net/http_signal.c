@@ -1,5 +1,6 @@
 /* http_signal.c — GET /api/recordings/{id}/signal: a window of a recording's samples in microvolts,
- * read from its journal (which also serves recordings still being received). */
+ * read from its journal (which also serves recordings still being received); the window reader
+ * is shared with the PDF export (http_pdf.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
