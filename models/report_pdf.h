@@ -12,7 +12,7 @@
  * x to the right and y down; report_pdf_render scales millimetres to PDF points (72/25.4). The
  * page (REPORT_PDF_PAGE_*_MM, 297 × 210 mm) holds, top to bottom:
  *
- *   y   8 ..  30  header: patient id, site, device, recording time (UTC, written "UTC"), fs and
+ *   y   7 ..  30  header: patient id, site, device, recording time (UTC, written "UTC"), fs and
  *                 leads; report version (an amendment says so), signer and signing time (UTC);
  *                 from the analysis JSON, when given: heart rate mean (min–max), beats, rhythms;
  *   y  32 .. 152  the ECG paper (REPORT_PDF_GRID_*): x 18 .. 278 mm, minor lines every 1 mm
