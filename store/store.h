@@ -194,6 +194,7 @@ typedef struct {
     char reason_zh[256], reason_en[256]; /* UTF-8 text; store_flag_add stores invalid bytes and
                                           * control characters as '?' rather than refuse a flag */
     int64_t raised_ms;   /* Unix ms; 0 in store_flag_add means now */
+    int64_t recording;   /* the recording's id: set by the list functions, ignored by store_flag_add */
 } store_flag;
 
 /* Adds flag F to RECORDING and, in the same transaction, lowers the recording's priority to
@@ -207,6 +208,13 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
 /* RECORDING's flags, most urgent first, then by start, in *OUT (malloc'd, NULL when none; the
  * caller frees it). Returns STORE_OK, STORE_ENOTFOUND, STORE_ERR. */
 int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, char *err,
+                    size_t errlen);
+
+/* The flags of the N recordings IDS in one go (a worklist page's: one query per 64 recordings
+ * instead of one per recording), ordered by recording id, then as store_flag_list; each flag's
+ * recording field says whose it is. Unknown ids simply have none. *OUT is malloc'd (NULL when
+ * none; the caller frees it). Returns STORE_OK or STORE_ERR. */
+int store_flag_list_many(store *s, const int64_t *ids, size_t n, store_flag **out, size_t *nout, char *err,
                     size_t errlen);
 
 /* ---- The review queue ---------------------------------------------------------------------- */

@@ -127,6 +127,7 @@ static int read_flag(store_stmt *st, void *item)
     store_db_column_text(st, 4, f->reason_zh, sizeof f->reason_zh);
     store_db_column_text(st, 5, f->reason_en, sizeof f->reason_en);
     f->raised_ms = store_sql_int64(st, 6);
+    f->recording = store_sql_int64(st, 7);
     return 1;
 }
 
@@ -141,7 +142,7 @@ int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, ch
     /* One row at least when the recording exists (see read_flag), none when it does not. */
     if (store_db_prepare(s,
                          "SELECT f.code, f.priority, f.start_sample, f.end_sample, f.reason_zh, f.reason_en, "
-                         "f.raised_ms FROM recording r LEFT JOIN flag f ON f.recording_id = r.id "
+                         "f.raised_ms, r.id FROM recording r LEFT JOIN flag f ON f.recording_id = r.id "
                          "WHERE r.id = ?1 ORDER BY f.priority, f.start_sample, f.id",
                          &st, err, errlen) == STORE_OK) {
         store_sql_bind_int64(st, 1, recording);
@@ -152,4 +153,68 @@ int store_flag_list(store *s, int64_t recording, store_flag **out, size_t *n, ch
     store_sql_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* 64 placeholders: a chunk's ids, the unused ones bound to 0 (no recording has id 0). */
+#define IDS64                                                                                      \
+    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26," \
+    "?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39,?40,?41,?42,?43,?44,?45,?46,?47,?48,?49," \
+    "?50,?51,?52,?53,?54,?55,?56,?57,?58,?59,?60,?61,?62,?63,?64"
+enum { CHUNK = 64 };
+_Static_assert(CHUNK <= STORE_SQL_MAX_PARAMS, "a chunk's ids are parameters");
+
+static int ascending(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int store_flag_list_many(store *s, const int64_t *asked, size_t n, store_flag **out, size_t *nout, char *err,
+                         size_t errlen)
+{
+    *out = NULL;
+    *nout = 0;
+    store_flag *all = NULL;
+    size_t count = 0;
+    /* Chunks of sorted ids, so that the concatenated answers are in recording order too. */
+    int64_t *ids = n ? malloc(n * sizeof *ids) : NULL;
+    if (n && !ids) return store_db_err(err, errlen, STORE_ERR, "%s: listing flags: out of memory", s->path);
+    if (n) memcpy(ids, asked, n * sizeof *ids);
+    if (n) qsort(ids, n, sizeof *ids, ascending);
+    int rc = STORE_OK;
+    pthread_mutex_lock(&s->mu);
+    for (size_t at = 0; at < n && rc == STORE_OK; at += CHUNK) {
+        store_stmt *st;
+        if ((rc = store_db_prepare(s,
+                                   "SELECT code, priority, start_sample, end_sample, reason_zh, reason_en, raised_ms, "
+                                   "recording_id FROM flag WHERE recording_id IN (" IDS64 ") "
+                                   "ORDER BY recording_id, priority, start_sample, id",
+                                   &st, err, errlen)) != STORE_OK)
+            break;
+        for (int i = 0; i < CHUNK; i++) store_sql_bind_int64(st, i + 1, at + (size_t)i < n ? ids[at + (size_t)i] : 0);
+        store_flag *part;
+        size_t got;
+        rc = store_db_collect(s, st, sizeof *part, read_flag, (void **)&part, &got, NULL, "listing flags", err, errlen);
+        store_sql_finalize(st);
+        if (rc != STORE_OK || !got) continue;
+        store_flag *bigger = realloc(all, (count + got) * sizeof *all);
+        if (!bigger) {
+            free(part);
+            rc = store_db_err(err, errlen, STORE_ERR, "%s: listing flags: out of memory", s->path);
+            break;
+        }
+        all = bigger;
+        memcpy(all + count, part, got * sizeof *part);
+        count += got;
+        free(part);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(ids);
+    if (rc != STORE_OK) {
+        free(all);
+        return rc;
+    }
+    *out = all;
+    *nout = count;
+    return STORE_OK;
 }

@@ -416,6 +416,45 @@ static void finishing_stores_state_samples_archive_and_analysis(void)
     store_close(s);
 }
 
+/* A worklist page's flags in one go: every recording's own, in recording order, past the 64 ids
+ * one query takes. */
+static void the_flags_of_many_recordings_come_in_one_call(void)
+{
+    store *s = open_ok(fresh_db("store-flags-many"));
+    add_device(s, "dev", "site", NULL);
+    enum { N = 70 };
+    int64_t ids[N + 1];
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%d", i);
+        ids[N - 1 - i] = begin_ok(s, rec("dev", name, 0)); /* asked newest first */
+        if (i % 10 == 0) { /* every tenth: two flags */
+            store_flag f = flag_of("PAUSE_LONG", STORE_PRIORITY_ROUTINE, 100 + i, 200 + i);
+            store_flag_add(s, ids[N - 1 - i], &f, errbuf, sizeof errbuf);
+            f = flag_of("VT_FAST_SUSTAINED", STORE_PRIORITY_CRITICAL, 500, 900);
+            store_flag_add(s, ids[N - 1 - i], &f, errbuf, sizeof errbuf);
+        }
+    }
+    ids[N] = 999999; /* no such recording: no flags, no error */
+    store_flag *f;
+    size_t n;
+    CHECK(store_flag_list_many(s, ids, N + 1, &f, &n, errbuf, sizeof errbuf) == STORE_OK && n == 14,
+          "2 flags for each of 7 recordings: %zu %s", n, errbuf);
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        CHECK(f[i].recording == f[i + 1].recording && (i == 0 || f[i].recording > f[i - 1].recording),
+              "grouped by recording, in id order");
+        CHECK(!strcmp(f[i].code, "VT_FAST_SUSTAINED") && !strcmp(f[i + 1].code, "PAUSE_LONG"),
+              "most urgent first within a recording");
+    }
+    int64_t first_flagged = ids[N - 1]; /* r0 */
+    CHECK(n && f[0].recording == first_flagged && f[0].start == 500 && f[1].start == 100, "r0's own flags");
+    int64_t last = ids[N - 1 - 60]; /* r60: in the second chunk of 64 */
+    CHECK(n == 14 && f[12].recording == last && f[13].start == 160, "r60's, from the second query");
+    free(f);
+    CHECK(store_flag_list_many(s, ids, 0, &f, &n, errbuf, sizeof errbuf) == STORE_OK && n == 0 && !f, "none asked");
+    store_close(s);
+}
+
 static void flags_lower_the_recording_priority(void)
 {
     store *s = open_ok(fresh_db("store-flags"));
@@ -752,6 +791,7 @@ int main(void)
     RUN(recordings_begin_resume_and_refuse_a_mismatched_resume);
     RUN(finishing_stores_state_samples_archive_and_analysis);
     RUN(flags_lower_the_recording_priority);
+    RUN(the_flags_of_many_recordings_come_in_one_call);
     RUN(the_queue_is_most_urgent_then_oldest_first);
     RUN(changes_are_audited_and_the_audit_is_append_only);
     RUN(concurrent_threads_and_handles_work_without_errors);
