@@ -31,4 +31,19 @@ typedef struct {
 int http_callback(http_ctx *ctx, struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
+/* Checks the session cookie of WSI's request (headers still readable: an HTTP request, or a
+ * WebSocket upgrade up to LWS_CALLBACK_ESTABLISHED) with store_session_check, which also
+ * refreshes the session's idle expiry. Returns STORE_OK with *USER, TOKEN (the cookie's value)
+ * and CSRF filled; STORE_EAUTH with a message for the user when there is no usable cookie or the
+ * session ended; another STORE_E* code when the store failed (ERR names server files: log it,
+ * do not send it). */
+int http_auth_cookie_session(store *st, struct lws *wsi, store_user *user, char token[STORE_SESSION_CHARS + 1],
+                             char csrf[STORE_SESSION_CHARS + 1], char *err, size_t errlen);
+
+/* 1 when WSI's request has an Origin header naming this server as the browser reached it —
+ * "http://" ("https://" when TLS is 1) followed by the Host header, case aside — else 0 (no
+ * Origin, no Host, another site's page). Refuses cross-site WebSocket hijacking, where a
+ * browser would send the cookie along with another site's upgrade request. */
+int http_auth_same_origin(struct lws *wsi, int tls);
+
 #endif

@@ -1,6 +1,8 @@
-/* http_auth.c — the review API's login, logout, session cookie and CSRF check. */
+/* http_auth.c — the review API's login, logout, session cookie and CSRF check; the cookie and
+ * Origin checks the live worklist socket (push.c) shares. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -64,16 +66,35 @@ int http_auth_login(http_req *r)
     }
 }
 
+int http_auth_cookie_session(store *st, struct lws *wsi, store_user *user, char token[STORE_SESSION_CHARS + 1],
+                             char csrf[STORE_SESSION_CHARS + 1], char *err, size_t errlen)
+{
+    char got[128];
+    size_t len = sizeof got;
+    if (lws_http_cookie_get(wsi, HTTP_SESSION_COOKIE, got, &len) || len != STORE_SESSION_CHARS) {
+        snprintf(err, errlen, "not logged in: POST /api/login first");
+        sodium_memzero(got, sizeof got);
+        return STORE_EAUTH;
+    }
+    int src = store_session_check(st, got, user, csrf, err, errlen);
+    if (src == STORE_OK) memcpy(token, got, STORE_SESSION_CHARS + 1);
+    sodium_memzero(got, sizeof got);
+    return src;
+}
+
+int http_auth_same_origin(struct lws *wsi, int tls)
+{
+    char origin[300], host[256], want[300];
+    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0) return 0;
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0) return 0;
+    int n = snprintf(want, sizeof want, "%s://%s", tls ? "https" : "http", host);
+    return n > 0 && (size_t)n < sizeof want && !strcasecmp(origin, want);
+}
+
 int http_auth_session(http_req *r, int *rc)
 {
-    char token[128];
-    size_t len = sizeof token;
     char err[512] = "";
-    if (lws_http_cookie_get(r->wsi, HTTP_SESSION_COOKIE, token, &len) || len != STORE_SESSION_CHARS) {
-        *rc = http_reply_error(r, HTTP_STATUS_UNAUTHORIZED, "not logged in: POST /api/login first");
-        return 1;
-    }
-    int src = store_session_check(r->ctx->st, token, &r->user, r->csrf, err, sizeof err);
+    int src = http_auth_cookie_session(r->ctx->st, r->wsi, &r->user, r->token, r->csrf, err, sizeof err);
     if (src == STORE_EAUTH) {
         *rc = http_reply_error(r, HTTP_STATUS_UNAUTHORIZED, err);
         return 1;
@@ -82,7 +103,6 @@ int http_auth_session(http_req *r, int *rc)
         *rc = http_reply_store(r, src, err);
         return 1;
     }
-    memcpy(r->token, token, STORE_SESSION_CHARS + 1);
     return 0;
 }
 

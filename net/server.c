@@ -1,4 +1,5 @@
-/* server.c — the libwebsockets event loop: HTTP (/healthz, /metrics) and the ecgnet.v1 devices. */
+/* server.c — the libwebsockets event loop: HTTP (/healthz, /metrics, the API, the page), the ecgnet.v1
+ * devices and the reviewers' live worklist (ecgnet.worklist.v1). */
 #include "server.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "http.h"
 #include "http_static.h"
 #include "proto.h"
+#include "push.h"
 
 /* One device connection, as the loop sees it. */
 typedef struct conn {
@@ -38,7 +40,8 @@ struct server {
     flag_table *flags_owned;
     struct lws_context *ctx;
     http_ctx http;
-    struct lws_protocols protocols[3];
+    push *push;
+    struct lws_protocols protocols[4];
     lws_sorted_usec_list_t tick;
     conn *conns;
     atomic_int stop;
@@ -53,6 +56,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 {
     server *sv = lws_context_user(lws_get_context(wsi));
     return http_callback(&sv->http, wsi, reason, user, in, len);
+}
+
+/* ---- the reviewers' live worklist: everything is push.c's ---- */
+
+static int callback_push(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    server *sv = lws_context_user(lws_get_context(wsi));
+    return push_callback(sv->push, wsi, reason, user, in, len);
 }
 
 /* ---- devices ---- */
@@ -282,6 +293,10 @@ server *server_create(const server_config *c, char *err, size_t errlen)
     }
     sv->protocols[0] = (struct lws_protocols){"http", callback_http, HTTP_SESSION_BYTES, 0, 0, NULL, 0};
     sv->protocols[1] = (struct lws_protocols){PROTO_NAME, callback_device, sizeof(conn), 65536, 0, NULL, 0};
+    push_config pc = {sv->st, sv->http.tls, 0, c->live_ping_s};
+    if (!(sv->push = push_create(&pc, err, errlen))) goto fail;
+    /* Pages send nothing: a small receive buffer. */
+    sv->protocols[2] = (struct lws_protocols){PUSH_PROTOCOL, callback_push, push_session_bytes(), 512, 0, NULL, 0};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = c->port; /* 0: the kernel picks a free port */
@@ -353,6 +368,7 @@ void server_free(server *s)
     }
     ingest_free(g);
     if (s->ctx) lws_context_destroy(s->ctx);
+    push_free(s->push); /* after the context: closing pages still reach it */
     store_close(s->st);
     free(s);
 }

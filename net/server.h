@@ -1,5 +1,6 @@
 /* server.h — ecgnetd's network side: one libwebsockets event loop serving HTTP and the ecgnet.v1
- * device WebSocket on one port, wired to the ingest service and the store.
+ * device WebSocket and the reviewers' live worklist (push.h) on one port, wired to the ingest
+ * service and the store.
  *
  * Only the thread that calls server_run touches connections (libwebsockets is single-threaded by
  * design); the ingest workers hand results back through lws_cancel_service.
@@ -20,6 +21,7 @@ typedef struct {
                                network; without it such a configuration is refused */
     const char *store_url;  /* NULL: sqlite at <data_dir>/ecgnet.db */
     double hello_timeout_s; /* a connection must say hello within this; 0: 10 */
+    int live_ping_s;        /* seconds between pings of the live worklist's pages (net/push.h); 0: 20 */
     ingest_config ingest;   /* data_dir is required */
 } server_config;
 

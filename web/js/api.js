@@ -1,4 +1,5 @@
 // api.js — the page's client of ecgnetd's JSON API (docs/api.md): session, CSRF header, errors.
+import { t } from './i18n.js';
 
 /** An API answer that was not 2xx: status and the server's {"error"} text. */
 export class ApiError extends Error {
@@ -35,7 +36,7 @@ export async function request(method, path, body) {
       cache: 'no-store',
     });
   } catch (e) {
-    throw new ApiError(0, `服务器无法连接 The server cannot be reached (${e.message})`);
+    throw new ApiError(0, t('api.unreachable', { message: e.message }));
   }
   const text = await res.text();
   let json = null;
@@ -43,7 +44,7 @@ export async function request(method, path, body) {
     try {
       json = JSON.parse(text);
     } catch {
-      if (res.ok) throw new ApiError(res.status, `服务器回答无法解析 The server's answer cannot be read (${path})`);
+      if (res.ok) throw new ApiError(res.status, t('api.unreadable', { path }));
     }
   }
   if (!res.ok) {

@@ -1,5 +1,6 @@
 // calipers.js — click-and-drag calipers over the ECG paper: time (ms and the rate it implies) and
 // amplitude (µV), read from the paper's calibrated scale.
+import { t } from './i18n.js';
 
 /** Interval, rate and amplitude between two points DX, DY px apart at SCALE {ppm, speed, gain}. */
 export function measure(dx, dy, scale) {
@@ -9,7 +10,7 @@ export function measure(dx, dy, scale) {
 }
 
 export function describe(m) {
-  const bpm = Number.isFinite(m.bpm) ? `${Math.round(m.bpm)} bpm（次/分）` : '—';
+  const bpm = Number.isFinite(m.bpm) ? t('calipers.bpm', { n: Math.round(m.bpm) }) : '—';
   return `Δt ${Math.round(m.ms)} ms · ${bpm} · Δ ${Math.round(m.uv)} µV`;
 }
 

@@ -2,6 +2,7 @@
 // changes in heart rate and rhythm, and the previous report.
 import * as api from './api.js';
 import { drawGrid, drawTrace, sizeCanvas, drawLabel } from './paper.js';
+import { t } from './i18n.js';
 import { el, rhythmName, when } from './labels.js';
 
 const SECONDS = 10;
@@ -48,16 +49,16 @@ function column(title, detail, canvas) {
 /** Fills CONTAINER with the comparison of DETAIL (GET /api/recordings/{id}) with the patient's
  * previous recording. */
 export async function showComparison(container, detail) {
-  container.replaceChildren(el('p', 'muted', '加载中 Loading…'));
+  container.replaceChildren(el('p', 'muted', t('cmp.loading')));
   const rec = detail.recording;
   if (!rec.patient_id) {
-    container.replaceChildren(el('p', null, '此记录无患者编号，无法查找既往心电图 This recording has no patient id: no earlier ECGs can be found'));
+    container.replaceChildren(el('p', null, t('cmp.noPatient')));
     return;
   }
   const others = await api.patientRecordings(rec.patient_id, rec.id);
   const earlier = others.filter((r) => r.received_ms < rec.received_ms).sort((a, b) => b.received_ms - a.received_ms);
   if (!earlier.length) {
-    container.replaceChildren(el('p', null, '该患者无既往心电图 No earlier ECG of this patient'));
+    container.replaceChildren(el('p', null, t('cmp.noEarlier')));
     return;
   }
   const prev = await api.recording(earlier[0].id);
@@ -72,25 +73,25 @@ export async function showComparison(container, detail) {
   const a = meanRate(detail.analysis), b = meanRate(prev.analysis);
   if (a !== null && b !== null) {
     const d = Math.round(a - b);
-    row('心率 Heart rate', `${Math.round(b)} → ${Math.round(a)} bpm（${d >= 0 ? '+' : ''}${d}）`, Math.abs(d) >= 10 ? 'change' : null);
+    row(t('cmp.rate'), `${Math.round(b)} → ${Math.round(a)} bpm（${d >= 0 ? '+' : ''}${d}）`, Math.abs(d) >= 10 ? 'change' : null);
   } else {
-    row('心率 Heart rate', '无法比较 not available');
+    row(t('cmp.rate'), t('cmp.rateNone'));
   }
   const ra = rhythmSet(detail.analysis), rb = rhythmSet(prev.analysis);
   const appeared = [...ra].filter((x) => !rb.has(x)), gone = [...rb].filter((x) => !ra.has(x));
-  row('既往节律 Rhythm before', [...rb].map(rhythmName).join('; ') || '—');
-  row('本次节律 Rhythm now', [...ra].map(rhythmName).join('; ') || '—');
+  row(t('cmp.rhythmBefore'), [...rb].map(rhythmName).join('; ') || '—');
+  row(t('cmp.rhythmNow'), [...ra].map(rhythmName).join('; ') || '—');
   row(
-    '节律变化 Rhythm change',
+    t('cmp.rhythmChange'),
     appeared.length || gone.length
-      ? [...appeared.map((x) => `新出现 new: ${rhythmName(x)}`), ...gone.map((x) => `消失 gone: ${rhythmName(x)}`)].join('; ')
-      : '无变化 unchanged',
+      ? [...appeared.map((x) => t('cmp.new', { x: rhythmName(x) })), ...gone.map((x) => t('cmp.gone', { x: rhythmName(x) }))].join('; ')
+      : t('cmp.unchanged'),
     appeared.length || gone.length ? 'change' : null,
   );
   const rep = prev.report;
-  row('既往报告 Previous report', rep && rep.signed ? [...rep.statements, rep.text].filter(Boolean).join('; ') : '未签名 not signed');
+  row(t('cmp.prevReport'), rep && rep.signed ? [...rep.statements, rep.text].filter(Boolean).join('; ') : t('cmp.notSigned'));
 
   const grid = el('div', 'compare-grid');
-  grid.append(column('本次 This ECG', detail, now), column('前次 Previous ECG', prev, before));
+  grid.append(column(t('cmp.thisEcg'), detail, now), column(t('cmp.prevEcg'), prev, before));
   container.replaceChildren(dl, grid);
 }

@@ -1,59 +1,24 @@
-// labels.js — the page's bilingual words for priorities, review states, rhythms and times.
+// labels.js — the page's words for priorities, review states, rhythms and beats (in the chosen
+// language, i18n.js), times, and the one way elements are made (text only, never HTML).
+import { has, t } from './i18n.js';
 
-export const PRIORITY = [
-  { zh: '危急', en: 'Critical', cls: 'critical' },
-  { zh: '紧急', en: 'Urgent', cls: 'urgent' },
-  { zh: '常规', en: 'Routine', cls: 'routine' },
-  { zh: '无异常标记', en: 'No flag', cls: 'none' },
-];
+/** The worklist row class of each priority (0 critical .. 3 no flag). */
+export const PRIORITY_CLASS = ['critical', 'urgent', 'routine', 'none'];
 
-export const REVIEW = {
-  new: '待读 New',
-  claimed: '已认领 Claimed',
-  reported: '已出草稿 Draft',
-  signed: '已签名 Signed',
-  repeat: '要求重做 Repeat',
-};
-
-// Rhythm labels of the analysis (models/rhythm.h: MIT-BIH rhythm annotation names).
-const RHYTHM = {
-  N: '窦性心律 Sinus rhythm',
-  SBR: '窦性心动过缓 Sinus bradycardia',
-  SVTA: '室上性心动过速 Supraventricular tachyarrhythmia',
-  AFIB: '心房颤动 Atrial fibrillation',
-  AFL: '心房扑动 Atrial flutter',
-  VT: '室性心动过速 Ventricular tachycardia',
-  VFL: '心室扑动/颤动 Ventricular flutter/fibrillation',
-  B: '室性二联律 Ventricular bigeminy',
-  T: '室性三联律 Ventricular trigeminy',
-  IVR: '室性自主心律 Idioventricular rhythm',
-  NOD: '交界性心律 Nodal rhythm',
-  P: '起搏心律 Paced rhythm',
-  AB: '房性二联律 Atrial bigeminy',
-  PREX: '预激 Pre-excitation',
-  BII: '二度房室传导阻滞 2nd-degree heart block',
-  NOISE: '噪声 Noise',
-};
-
-export const rhythmName = (label) => RHYTHM[label] || label;
-
-export const BEAT = {
-  N: '正常 Normal',
-  S: '室上性早搏 Supraventricular ectopic',
-  V: '室性早搏 Ventricular ectopic',
-  F: '融合波 Fusion',
-  Q: '未分类 Unclassified',
-};
+export const priorityName = (p) => t(`priority.${PRIORITY_CLASS[p] ? p : 3}`);
+export const reviewName = (r) => (has(`review.${r}`) ? t(`review.${r}`) : r);
+export const rhythmName = (label) => (has(`rhythm.${label}`) ? t(`rhythm.${label}`) : label);
+export const beatName = (label) => (has(`beat.${label}`) ? t(`beat.${label}`) : '');
 
 /** "3 min", "2 h 5 min" since MS (Unix ms). */
 export function age(ms, now = Date.now()) {
   const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 60) return `${s} 秒 s`;
+  if (s < 60) return t('age.s', { n: s });
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} 分 min`;
+  if (m < 60) return t('age.min', { n: m });
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h} 时 h ${m % 60} 分 min`;
-  return `${Math.floor(h / 24)} 天 d`;
+  if (h < 48) return t('age.h', { h, m: m % 60 });
+  return t('age.d', { n: Math.floor(h / 24) });
 }
 
 /** Local date and time of MS (Unix ms), or "—". */

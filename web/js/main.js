@@ -1,17 +1,21 @@
-// main.js — the page's start: session, views (login, worklist, viewer) by URL hash, and wiring.
+// main.js — the page's start: session, views (login, worklist, viewer) by URL hash, the live
+// worklist socket, the language switch, and wiring.
 import * as api from './api.js';
+import { lang, onLangChange, pick, setLang, t, translatePage } from './i18n.js';
+import { Live } from './live.js';
 import { Worklist } from './worklist.js';
 import { Viewer } from './viewer.js';
 import { Calipers } from './calipers.js';
 import { ReportEditor } from './report.js';
 import { showComparison } from './compare.js';
 import { setupCalibration } from './calibrate.js';
-import { BEAT, REVIEW, clock, el, rhythmName, when } from './labels.js';
+import { beatName, clock, el, reviewName, rhythmName, when } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
 let user = null;
 let audio = null;
 let detail = null;
+let clickedAt = null; // performance.now() of the click that opens a recording, for data-drawn-ms
 
 function status(msg) {
   $('status').textContent = msg || '';
@@ -44,6 +48,7 @@ const worklist = new Worklist(
     bannerOpen: $('banner-open'),
   },
   (id) => {
+    clickedAt = performance.now();
     location.hash = `#/recording/${id}`;
   },
   () => audio,
@@ -52,6 +57,24 @@ const worklist = new Worklist(
 $('banner-close').addEventListener('click', () => {
   $('banner').hidden = true;
 });
+
+function showLive() {
+  const s = $('live-state');
+  s.dataset.state = live.live ? 'live' : 'offline';
+  s.textContent = t(live.live ? 'live.live' : 'live.offline');
+  s.title = t(live.live ? 'live.liveTitle' : 'live.offlineTitle');
+}
+
+// Every message of the live socket means "the queue changed": re-read it (worklist.refresh
+// coalesces a burst into one more request). While the socket is down the worklist polls.
+const live = new Live(
+  () => worklist.refresh(),
+  (up) => {
+    // The server's first message on every connection makes the page read what it missed.
+    worklist.setLive(up);
+    showLive();
+  },
+);
 
 const calipers = new Calipers($('calipers'), () => viewer.scale(), $('caliper-readout'));
 const viewer = new Viewer(
@@ -127,30 +150,30 @@ function renderMeasurements(d) {
     dl.append(el('dd', null, v));
   };
   const r = d.recording, a = d.analysis;
-  row('患者 Patient', r.patient_id || '—');
-  row('单位 Site', r.site);
-  row('采集 Recorded', `${when(r.received_ms)} · ${r.nleads} 导联 leads · ${r.fs} Hz · ${(r.samples / r.fs).toFixed(1)} s`);
+  row(t('meas.patient'), r.patient_id || '—');
+  row(t('meas.site'), r.site);
+  row(t('meas.recorded'), t('meas.recordedValue', { when: when(r.received_ms), n: r.nleads, fs: r.fs, s: (r.samples / r.fs).toFixed(1) }));
   if (!a) {
-    row('分析 Analysis', r.state === 'receiving' ? '接收中 still receiving' : '尚无 none yet');
+    row(t('meas.analysis'), r.state === 'receiving' ? t('meas.stillReceiving') : t('meas.noneYet'));
   } else {
     const hr = a.heart_rate || {};
-    row('心率 Heart rate', hr.mean > 0 ? `${Math.round(hr.mean)} bpm（${Math.round(hr.min)}–${Math.round(hr.max)}）` : '—');
+    row(t('meas.heartRate'), hr.mean > 0 ? `${Math.round(hr.mean)} bpm（${Math.round(hr.min)}–${Math.round(hr.max)}）` : '—');
     const rhythms = (a.rhythms || []).map(
       (x) => `${rhythmName(x.label)} ${clock(x.start_sample / a.fs)}–${clock(x.end_sample / a.fs)}${x.rate_bpm > 0 ? ` ${Math.round(x.rate_bpm)} bpm` : ''}`,
     );
-    row('节律 Rhythm', rhythms.join('; ') || '—');
+    row(t('meas.rhythm'), rhythms.join('; ') || '—');
     const counts = Object.entries(a.beat_classes || {})
       .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k} ${BEAT[k] || ''}: ${n}`);
-    row('心搏 Beats', `${a.beat_count || 0}${counts.length ? ' — ' + counts.join('; ') : ''}`);
+      .map(([k, n]) => `${k} ${beatName(k)}: ${n}`);
+    row(t('meas.beats'), `${a.beat_count || 0}${counts.length ? ' — ' + counts.join('; ') : ''}`);
     if ((a.events || []).length)
-      row('事件 Events', a.events.map((e) => `${e.type} ${clock(e.start_sample / a.fs)}`).join('; '));
+      row(t('meas.events'), a.events.map((e) => `${e.type} ${clock(e.start_sample / a.fs)}`).join('; '));
     const poor = (a.leads || []).filter((l) => l.quality < 0.5).map((l) => l.name);
-    if (poor.length) row('信号质量差 Poor signal', poor.join(', '));
+    if (poor.length) row(t('meas.poorSignal'), poor.join(', '));
   }
-  const t = d.timeline || {};
-  if (t.first_opened_ms) row('首次阅读 First read', `${when(t.first_opened_ms)} ${t.first_opened_by || ''}`);
-  if (t.ecg_to_diagnosis_ms) row('诊断用时 ECG to diagnosis', `${Math.round(t.ecg_to_diagnosis_ms / 60000)} 分 min`);
+  const tl = d.timeline || {};
+  if (tl.first_opened_ms) row(t('meas.firstRead'), `${when(tl.first_opened_ms)} ${tl.first_opened_by || ''}`);
+  if (tl.ecg_to_diagnosis_ms) row(t('meas.toDiagnosis'), t('unit.min', { n: Math.round(tl.ecg_to_diagnosis_ms / 60000) }));
 }
 
 function renderFlags(d) {
@@ -162,24 +185,32 @@ function renderFlags(d) {
     const b = el('button', `p${f.priority}`);
     b.type = 'button';
     b.append(el('strong', null, `${clock(f.start / fs)} ${f.code}`), el('br'));
-    b.append(el('span', null, f.reason_zh), el('br'), el('span', null, f.reason_en));
+    b.append(el('span', null, pick(f, 'reason')));
     b.addEventListener('click', () => viewer.jumpTo(f.start, f));
     li.append(b);
     ul.append(li);
   }
-  if (!(d.flags || []).length) ul.append(el('li', 'muted', '无标记 No flags'));
+  if (!(d.flags || []).length) ul.append(el('li', 'muted', t('flags.none')));
 }
 
 function setTitle(r) {
-  $('viewer-title').textContent = `心电图 ECG #${r.id} · ${r.site} · ${r.patient_id || r.recording} · ${REVIEW[r.review] || r.review}`;
+  $('viewer-title').textContent = t('viewer.titleFull', { id: r.id, site: r.site, who: r.patient_id || r.recording, review: reviewName(r.review) });
 }
 
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
 async function openRecording(id) {
+  // From the click (or, for an address typed or reloaded, from now) to the drawn tracing.
+  const t0 = clickedAt !== null ? clickedAt : performance.now();
+  clickedAt = null;
+  const paper = $('paper');
+  delete paper.dataset.drawnMs;
+  delete paper.dataset.drawnFor;
   showView('viewer');
   $('viewer-error').textContent = '';
   $('compare').hidden = true;
   $('caliper-readout').textContent = '';
-  $('viewer-title').textContent = `心电图 ECG #${id}`;
+  $('viewer-title').textContent = t('viewer.titleId', { id });
   const parts = document.querySelectorAll('.viewer-layout, #compare-button');
   detail = null;
   viewer.close();
@@ -187,7 +218,7 @@ async function openRecording(id) {
     detail = await api.recording(id);
   } catch (e) {
     parts.forEach((p) => (p.hidden = true));
-    const why = e.status === 403 || e.status === 404 ? '无此记录或无权查看 No such recording, or not yours to see' : '无法打开 Cannot open';
+    const why = e.status === 403 || e.status === 404 ? t('viewer.refused') : t('viewer.cannotOpen');
     $('viewer-error').textContent = `${why}: ${e.message}`;
     return;
   }
@@ -200,8 +231,16 @@ async function openRecording(id) {
   try {
     await viewer.open(detail);
   } catch (e) {
-    $('viewer-error').textContent = `信号无法读取 The signal cannot be read: ${e.message}`;
+    $('viewer-error').textContent = t('viewer.noSignal', { message: e.message });
+    return;
   }
+  if (!detail || detail.recording.id !== r.id) return; // another recording was opened meanwhile
+  // The first frame that shows the drawing: what the click costs the reader.
+  await nextFrame();
+  const ms = performance.now() - t0;
+  paper.dataset.drawnMs = ms.toFixed(1);
+  paper.dataset.drawnFor = String(r.id);
+  paper.dispatchEvent(new CustomEvent('ecg-drawn', { detail: { id: r.id, ms } }));
 }
 
 async function route() {
@@ -225,19 +264,28 @@ function loggedIn(u) {
   $('who').textContent = `${u.name} · ${u.role}${u.site ? ' · ' + u.site : ''}`;
   worklist.reset();
   worklist.start();
+  live.start();
   route();
+}
+
+function loggedOut() {
+  user = null;
+  live.stop();
+  worklist.stop();
+  worklist.reset();
 }
 
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('login-error').textContent = '';
+  unlockAudio(); // the login click is the gesture that lets the alarm sound later
   try {
     const u = await api.login($('login-name').value, $('login-password').value);
     $('login-password').value = '';
     loggedIn(u);
   } catch (err) {
     $('login-error').textContent =
-      err.status === 401 ? '用户名或密码错误 Wrong name or password' : err.message;
+      err.status === 401 ? t('login.wrong') : err.message;
   }
 });
 
@@ -247,21 +295,36 @@ $('logout').addEventListener('click', async () => {
   } catch {
     /* the session is gone either way */
   }
-  user = null;
-  worklist.stop();
-  $('banner').hidden = true;
+  loggedOut();
   route();
 });
 
 api.setLoggedOutHandler(() => {
   if (!user) return;
-  user = null;
-  worklist.stop();
-  status('会话已结束，请重新登录 The session ended: log in again');
+  loggedOut();
+  status(t('session.ended'));
   route();
 });
 
 window.addEventListener('hashchange', route);
+
+// The language: Chinese unless the user chose English (remembered); a switch redraws everything.
+$('lang-switch').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
+onLangChange(() => {
+  showLive();
+  worklist.rerender();
+  if (user) $('status').textContent = '';
+  if (detail && !$('viewer-view').hidden) {
+    setTitle(detail.recording);
+    renderMeasurements(detail);
+    renderFlags(detail);
+    report.rerender();
+    viewer.schedule();
+    if (!$('compare').hidden) $('compare-button').click();
+  }
+});
+translatePage();
+showLive();
 
 (async () => {
   try {

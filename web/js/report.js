@@ -1,11 +1,12 @@
 // report.js — the report editor: statements from web/statements.json plus free text; claim,
 // release, save, sign (the password asked again), amend, and "repeat the ECG" with a reason.
 import * as api from './api.js';
-import { REVIEW, el, when } from './labels.js';
+import { lang, t } from './i18n.js';
+import { el, reviewName, when } from './labels.js';
 
 const MAX_STATEMENTS = 32;
 
-let catalogue = null; // [{group, zh, en, code, text}]
+let catalogue = null; // [{group: {zh, en}, zh, en, code, text}]
 
 async function loadCatalogue() {
   if (catalogue) return catalogue;
@@ -13,9 +14,13 @@ async function loadCatalogue() {
   if (!res.ok) throw new Error(`statements.json: ${res.status}`);
   const json = await res.json();
   catalogue = [];
-  for (const g of json.groups)
+  for (const g of json.groups) {
+    const group = { zh: g.zh, en: g.en };
     for (const s of g.statements)
-      catalogue.push({ group: `${g.zh} ${g.en}`, code: s.code, zh: s.zh, en: s.en, text: `${s.zh} / ${s.en}` });
+      // A chosen statement is stored as "zh / en" whatever the interface language: a signed
+      // report reads the same for every reader.
+      catalogue.push({ group, code: s.code, zh: s.zh, en: s.en, text: `${s.zh} / ${s.en}` });
+  }
   return catalogue;
 }
 
@@ -74,9 +79,16 @@ export class ReportEditor {
     try {
       await loadCatalogue();
     } catch (e) {
-      this.els.error.textContent = `诊断语句列表无法读取 The statement list cannot be read: ${e.message}`;
+      this.els.error.textContent = t('report.catalogueError', { message: e.message });
       catalogue = catalogue || [];
     }
+    this.render();
+    this.loadHistory();
+  }
+
+  /** Draws the report card again in the current language (after a switch). */
+  rerender() {
+    if (!this.item) return;
     this.render();
     this.loadHistory();
   }
@@ -89,10 +101,13 @@ export class ReportEditor {
     const { item, report, user, els } = this;
     const cardio = user.role === 'cardiologist';
     const editable = cardio && ((this.mine() && ['claimed', 'reported'].includes(item.review)) || item.review === 'signed');
-    let state = `审阅 Review: ${REVIEW[item.review] || item.review}`;
-    if (item.claimed_by) state += ` · 认领人 claimed by ${item.claimed_by}`;
-    if (report) state += ` · 第 ${report.version} 版 version ${report.version}${report.signed ? ` 已签名 signed by ${report.signer} ${when(report.signed_ms)}` : ' 草稿 draft'}`;
-    if (item.review === 'repeat') state += ` · 重做原因 Repeat reason: ${item.repeat_reason}`;
+    let state = t('report.stateReview', { review: reviewName(item.review) });
+    if (item.claimed_by) state += ` · ${t('report.stateClaimedBy', { name: item.claimed_by })}`;
+    if (report)
+      state += ` · ${t('report.stateVersion', { v: report.version })} ${
+        report.signed ? t('report.stateSigned', { name: report.signer, when: when(report.signed_ms) }) : t('report.stateDraft')
+      }`;
+    if (item.review === 'repeat') state += ` · ${t('report.stateRepeat', { reason: item.repeat_reason })}`;
     els.state.textContent = state;
     els.editor.hidden = !editable;
     els.readonly.hidden = editable;
@@ -104,7 +119,7 @@ export class ReportEditor {
         els.readonly.append(ol);
         if (report.text) els.readonly.append(el('p', null, report.text));
       } else {
-        els.readonly.append(el('p', 'muted', '尚无报告 No report yet'));
+        els.readonly.append(el('p', 'muted', t('report.noReport')));
       }
     }
     const open = ['new', 'claimed', 'reported'].includes(item.review);
@@ -128,7 +143,7 @@ export class ReportEditor {
       if (q && !`${s.code} ${s.zh} ${s.en}`.toLowerCase().includes(q)) continue;
       if (s.group !== group) {
         group = s.group;
-        list.append(el('li', 'group', group));
+        list.append(el('li', 'group', group[lang()] || group.zh));
       }
       const li = el('li');
       const b = el('button', null, s.text);
@@ -152,7 +167,7 @@ export class ReportEditor {
       const li = el('li', null, text);
       const b = el('button', null, '×');
       b.type = 'button';
-      b.setAttribute('aria-label', `删除 Remove: ${text}`);
+      b.setAttribute('aria-label', t('report.remove', { text }));
       b.addEventListener('click', () => {
         this.chosen.splice(i, 1);
         this.renderChosen();
@@ -219,12 +234,12 @@ export class ReportEditor {
       const reps = await api.history(this.item.id);
       ol.replaceChildren();
       for (const r of reps) {
-        const who = r.signed ? `签名 signed by ${r.signer} ${when(r.signed_ms)}` : `草稿 draft by ${r.author}`;
-        const li = el('li', null, `v${r.version} · ${who}${r.amends ? ` · 修订 amends v${r.amends}` : ''}`);
+        const who = r.signed ? t('report.historySigned', { name: r.signer, when: when(r.signed_ms) }) : t('report.historyDraft', { name: r.author });
+        const li = el('li', null, `v${r.version} · ${who}${r.amends ? ` · ${t('report.historyAmends', { v: r.amends })}` : ''}`);
         li.append(el('div', 'muted', [...r.statements, r.text].filter(Boolean).join('; ')));
         ol.append(li);
       }
-      if (!reps.length) ol.append(el('li', 'muted', '无 None'));
+      if (!reps.length) ol.append(el('li', 'muted', t('report.historyNone')));
     } catch (e) {
       ol.replaceChildren(el('li', 'error', e.message));
     }

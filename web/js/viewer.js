@@ -3,6 +3,7 @@
 // beat labels, flag markers, and the jump to a flag.
 import * as api from './api.js';
 import { COLORS, pxPerMm, sizeCanvas, drawGrid, drawTrace, drawCalPulse, drawLabel } from './paper.js';
+import { t } from './i18n.js';
 import { clock } from './labels.js';
 
 const STANDARD = ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'];
@@ -48,7 +49,11 @@ export class Viewer {
     this.tiles = new Map();
     this.window = null;
     this.start = 0;
-    const probe = await api.signal(this.rec.id, 0, 1, 1);
+    // A resting 12-lead, the usual case, is drawn from one request (its answer names the leads
+    // too); anything else first asks for one sample to learn its leads.
+    const rec = this.rec;
+    const likely = rec.nleads >= 12 && (rec.mode === 'resting' || (rec.samples || 0) <= 30 * rec.fs);
+    const probe = await api.signal(rec.id, 0, likely ? Math.round(STANDARD_SECONDS * rec.fs) : 1, 1);
     if (gen !== this.gen) return;
     this.fs = probe.fs;
     this.leads = probe.leads.map((l) => l.name);
@@ -59,7 +64,11 @@ export class Viewer {
     const short = this.nSamples <= 30 * this.fs;
     this.mode = standard && (this.rec.mode === 'resting' || short) ? 'standard' : 'strip';
     this.els.scroll.scrollLeft = 0;
-    if (this.mode === 'standard') await this.loadWindow(gen);
+    if (this.mode === 'standard') {
+      if (likely) this.window = probe;
+      else await this.loadWindow(gen);
+      if (gen !== this.gen) return;
+    }
     this.draw();
   }
 
@@ -175,7 +184,7 @@ export class Viewer {
     const x0 = LEFT_MM * ppm;
     this.drawFlagBands(ctx, this.start, x0, dx, (rhythmTop - BAND_MM) * ppm, (BAND_MM + rh) * ppm, 0, w);
     if (win) drawTrace(ctx, win.data[ii], x0, dx, rBase, pxPerUv);
-    drawLabel(ctx, `${this.leads[ii]} 节律 rhythm`, x0 + 4, rhythmTop * ppm + 14);
+    drawLabel(ctx, t('viewer.rhythmStrip', { lead: this.leads[ii] }), x0 + 4, rhythmTop * ppm + 14);
     cells.push({ lead: `${this.leads[ii]} rhythm`, x: x0, y: rhythmTop * ppm, w: 4 * colMm * ppm, h: rh * ppm });
     const n = win ? win.count : 0;
     this.drawBeats(ctx, this.start, this.start + n, x0, dx, (rhythmTop - 1.5) * ppm, 0, w);
@@ -185,8 +194,7 @@ export class Viewer {
     canvas.dataset.cells = JSON.stringify(cells);
     canvas.setAttribute(
       'aria-label',
-      `12导联心电图 12-lead ECG, ${clock(this.start / this.fs)}–${clock((this.start + n) / this.fs)}, ` +
-        `${speed} mm/s, ${gain} mm/mV`,
+      t('viewer.aria12', { from: clock(this.start / this.fs), to: clock((this.start + n) / this.fs), speed, gain }),
     );
     this.onDraw({ width: w, height: h });
   }
@@ -213,8 +221,8 @@ export class Viewer {
     const tileSamples = TILE_POINTS * step;
     const base = (r) => rowsTop + (r * rh + rh / 2) * ppm;
     let missing = 0;
-    for (let t = Math.floor(first / tileSamples); t * tileSamples < last; t++) {
-      const tile = this.tile(step, t, tileSamples);
+    for (let k = Math.floor(first / tileSamples); k * tileSamples < last; k++) {
+      const tile = this.tile(step, k, tileSamples);
       if (!tile) {
         missing++;
         continue;
@@ -239,14 +247,14 @@ export class Viewer {
     canvas.dataset.loading = String(missing);
     canvas.setAttribute(
       'aria-label',
-      `心电图条图 ECG strip, ${this.leads.length} 导联 leads, ${clock(first / this.fs)}–${clock(last / this.fs)}`,
+      t('viewer.ariaStrip', { n: this.leads.length, from: clock(first / this.fs), to: clock(last / this.fs) }),
     );
     this.onDraw({ width: w, height: h });
   }
 
-  /** Tile T (TILE_SAMPLES samples at STEP) if fetched; otherwise starts fetching it and returns null. */
-  tile(step, t, tileSamples) {
-    const key = `${step}:${t}`;
+  /** Tile K (TILE_SAMPLES samples at STEP) if fetched; otherwise starts fetching it and returns null. */
+  tile(step, k, tileSamples) {
+    const key = `${step}:${k}`;
     const have = this.tiles.get(key);
     if (have && have.data) {
       this.tiles.delete(key); // most recently used last
@@ -254,10 +262,10 @@ export class Viewer {
       return have;
     }
     if (have) return null; // on its way
-    const gen = this.gen, entry = { from: t * tileSamples, data: null };
+    const gen = this.gen, entry = { from: k * tileSamples, data: null };
     this.tiles.set(key, entry);
     api
-      .signal(this.rec.id, t * tileSamples, tileSamples, step)
+      .signal(this.rec.id, k * tileSamples, tileSamples, step)
       .then((s) => {
         if (gen !== this.gen) return;
         entry.data = s.data;
