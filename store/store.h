@@ -52,7 +52,7 @@ enum {
     STORE_EINVAL = -6     /* a bad argument: the message says which and why */
 };
 
-#define STORE_SCHEMA_VERSION 2     /* the newest schema this code knows and writes */
+#define STORE_SCHEMA_VERSION 3     /* the newest schema this code knows and writes */
 #define STORE_BUSY_TIMEOUT_MS 10000 /* how long a writer waits for another process's write */
 #define STORE_TOKEN_BYTES 32       /* random bytes in a device token */
 #define STORE_TOKEN_CHARS 43       /* its base64url text without padding */
@@ -554,5 +554,65 @@ int store_timeline(store *s, int64_t id, store_times *out, char *err, size_t err
  * none), freed by the caller. Returns STORE_OK, STORE_EINVAL, STORE_EDENIED, STORE_ERR. */
 int store_patient_history(store *s, const store_user *user, const char *patient_id, int64_t exclude,
                           size_t max, store_review_item **out, size_t *n, char *err, size_t errlen);
+
+/* ==== Critical values (危急值; schema migration 3) ============================================
+ * The Chinese rules for critical values: the cardiologist who confirms one tells the clinic at
+ * once (by telephone) and records whom they told (a name or staff id) and when; the clinic
+ * acknowledges it in the page; a critical value not acknowledged within the acknowledgement
+ * time (store_set_critical_ack_timeout) is escalated: shown again to every cardiologist on duty
+ * and logged. One notice per recording; nothing is deleted, and an acknowledged notice is final
+ * (the database refuses to change it). Every step is audited ("critical.confirm", ".ack",
+ * ".escalate"). */
+
+#define STORE_CRITICAL_ACK_TIMEOUT_MS (15 * 60 * 1000LL) /* default acknowledgement time */
+
+typedef struct {
+    int64_t recording;
+    char site[65], patient_id[65];
+    char finding[256];        /* what was confirmed, e.g. "室性心动过速 VT 180/min" */
+    char confirmed_by[65];    /* the cardiologist */
+    int64_t confirmed_ms;
+    char notified[128];       /* whom at the clinic they told: a name or staff id */
+    int64_t notified_ms;      /* when */
+    char acked_by[65];        /* the clinic user who acknowledged it; "" not yet */
+    int64_t acked_ms;         /* 0: not yet */
+    int64_t escalated_ms;     /* when it was escalated; 0: not (yet) */
+    int64_t due_ms;           /* confirmed_ms + the acknowledgement time of this handle */
+} store_critical;
+
+/* How long a clinic has to acknowledge: MS > 0 (default STORE_CRITICAL_ACK_TIMEOUT_MS); used by
+ * store_critical_escalate and due_ms through this handle. Returns STORE_OK or STORE_EINVAL. */
+int store_set_critical_ack_timeout(store *s, int64_t ms);
+
+/* The cardiologist USER confirms a critical value on recording ID: FINDING (1..255 bytes of
+ * text), NOTIFIED (whom at the clinic they told: 1..127 bytes of text) at NOTIFIED_MS (Unix ms;
+ * 0: now; not in the future, beyond a minute of clock skew). Any recording the cardiologist may
+ * see: the machine's flags are not the judge of what is critical. Reads the notice into *OUT
+ * (unless NULL). Returns STORE_OK, STORE_EINVAL (the message names the argument), STORE_EEXIST
+ * (confirmed already: one notice per recording), STORE_ENOTFOUND, STORE_EDENIED (not a
+ * cardiologist), STORE_ERR. */
+int store_critical_confirm(store *s, const store_user *user, int64_t id, const char *finding, const char *notified,
+                           int64_t notified_ms, store_critical *out, char *err, size_t errlen);
+
+/* The clinic user USER acknowledges recording ID's critical value (its own site's only). Reads
+ * the notice into *OUT (unless NULL). Returns STORE_OK, STORE_ENOTFOUND (no such recording, or no
+ * critical value confirmed on it), STORE_ESTATE (acknowledged already: the message says by whom),
+ * STORE_EDENIED (not a clinic user, or another site's), STORE_ERR. */
+int store_critical_ack(store *s, const store_user *user, int64_t id, store_critical *out, char *err, size_t errlen);
+
+/* Recording ID's notice into *OUT, if USER may see the recording. Returns STORE_OK,
+ * STORE_ENOTFOUND (no recording, or no notice), STORE_EDENIED, STORE_ERR. */
+int store_critical_get(store *s, const store_user *user, int64_t id, store_critical *out, char *err, size_t errlen);
+
+/* The notices USER may see (a clinic its own site's), OPEN_ONLY: those not yet acknowledged;
+ * escalated ones first, then oldest first. *OUT is malloc'd (NULL when none), freed by the
+ * caller. Returns STORE_OK, STORE_EDENIED, STORE_ERR. */
+int store_critical_list(store *s, const store_user *user, int open_only, store_critical **out, size_t *n, char *err,
+                        size_t errlen);
+
+/* Escalates every notice not acknowledged by its due time and not escalated yet: marks it and
+ * writes an audit row ("server", "critical.escalate") per notice; *N (unless NULL) gets how many.
+ * ecgnetd calls it periodically. Returns STORE_OK or STORE_ERR. */
+int store_critical_escalate(store *s, int64_t *n, char *err, size_t errlen);
 
 #endif

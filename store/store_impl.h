@@ -22,6 +22,7 @@ struct store {
     int64_t session_idle_ms;
     int login_max_failures;
     int64_t login_window_ms;
+    int64_t critical_ack_ms;
 };
 
 /* Writes a message into err (if any room) and returns CODE. */

@@ -974,9 +974,9 @@ static void a_v1_database_is_upgraded_in_place(void)
     CHECK(raw_sql(path, v1_dump) == SQLITE_OK, "restore the v1 database");
     CHECK(raw_count(path, "SELECT max(version) FROM schema_version") == 1, "it is version 1");
     store *s = open_ok(path);
-    CHECK(raw_count(path, "SELECT count(*) FROM schema_version") == 2 &&
+    CHECK(raw_count(path, "SELECT count(*) FROM schema_version") == STORE_SCHEMA_VERSION &&
               raw_count(path, "SELECT max(version) FROM schema_version") == STORE_SCHEMA_VERSION,
-          "upgraded to version 2 by store_open");
+          "upgraded to the latest version by store_open");
     CHECK(raw_count(path, "SELECT count(*) FROM recording") == 3 && raw_count(path, "SELECT count(*) FROM flag") == 1 &&
               raw_count(path, "SELECT count(*) FROM audit") == 9, "its data kept");
     CHECK(raw_count(path, "PRAGMA foreign_key_check") == -1, "foreign keys consistent");
@@ -1003,7 +1003,7 @@ static void a_v1_database_is_upgraded_in_place(void)
     free(items);
     store_close(s);
     s = open_ok(path);
-    CHECK(raw_count(path, "SELECT count(*) FROM schema_version") == 2, "reopening migrates nothing more");
+    CHECK(raw_count(path, "SELECT count(*) FROM schema_version") == STORE_SCHEMA_VERSION, "reopening migrates nothing more");
     store_close(s);
 }
 
@@ -1109,6 +1109,135 @@ static void the_user_command_adds_changes_disables_and_lists(void)
     free(out);
 }
 
+/* ---- Critical values (危急值) ----------------------------------------------------------------- */
+
+static void a_critical_value_is_confirmed_told_to_the_clinic_and_acknowledged(void)
+{
+    world w = make_world("review-critical");
+    store *s = w.s;
+    int64_t t0 = now_ms();
+    int64_t vt = recording(s, "clinic-07", "vt", "P-1", t0 - 60000, 0);
+    int64_t other = recording(s, "ah-02", "other", "P-2", t0 - 50000, 0);
+    store_critical c;
+    int rc = store_critical_confirm(s, &w.wang, vt, "室性心动过速 VT 180/min", "护士 张丽 (N0231)", 0, &c, errbuf,
+                                    sizeof errbuf);
+    CHECK(rc == STORE_OK, "wang confirms it: %d %s", rc, errbuf);
+    CHECK(c.recording == vt && !strcmp(c.confirmed_by, "wang") && !strcmp(c.notified, "护士 张丽 (N0231)") &&
+              c.notified_ms >= t0 && c.confirmed_ms >= t0 && !c.acked_ms && !c.escalated_ms &&
+              c.due_ms == c.confirmed_ms + STORE_CRITICAL_ACK_TIMEOUT_MS && !strcmp(c.site, "马庄乡卫生院"),
+          "the notice says who told whom, when, and when it is due");
+    rc = store_critical_confirm(s, &w.li, vt, "VT", "someone", 0, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_EEXIST && strstr(errbuf, "wang"), "one notice per recording: %d %s", rc, errbuf);
+
+    /* Only cardiologists confirm; whom they told must be named; no notices from the future. */
+    rc = store_critical_confirm(s, &w.clinic, vt, "VT", "x", 0, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_EDENIED, "a clinic user cannot confirm: %d", rc);
+    rc = store_critical_confirm(s, &w.admin, other, "VT", "x", 0, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_EDENIED, "nor an admin: %d", rc);
+    rc = store_critical_confirm(s, &w.wang, other, "VT", "", 0, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_EINVAL && strstr(errbuf, "named"), "nobody told: %d %s", rc, errbuf);
+    rc = store_critical_confirm(s, &w.wang, other, "", "x", 0, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_EINVAL, "no finding: %d", rc);
+    rc = store_critical_confirm(s, &w.wang, other, "VT", "x", t0 + 3600000, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_EINVAL && strstr(errbuf, "future"), "told in an hour: %d %s", rc, errbuf);
+    rc = store_critical_confirm(s, &w.wang, 999999, "VT", "x", 0, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_ENOTFOUND, "no such recording: %d", rc);
+
+    /* The clinic sees its own notice, not others'; it acknowledges once. */
+    rc = store_critical_confirm(s, &w.li, other, "心室颤动 VF", "值班医生 王强", t0 - 1000, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_OK, "li confirms the county's: %s", errbuf);
+    store_critical *list;
+    size_t n;
+    CHECK(store_critical_list(s, &w.clinic, 1, &list, &n, errbuf, sizeof errbuf) == STORE_OK && n == 1 &&
+              list[0].recording == vt,
+          "the clinic's open notices: its own only (%zu)", n);
+    free(list);
+    CHECK(store_critical_list(s, &w.wang, 1, &list, &n, errbuf, sizeof errbuf) == STORE_OK && n == 2 &&
+              list[0].recording == vt && list[1].recording == other,
+          "a cardiologist's: all, oldest first (%zu)", n);
+    free(list);
+    CHECK(store_critical_get(s, &w.clinic, other, &c, errbuf, sizeof errbuf) == STORE_EDENIED, "another site's");
+    CHECK(store_critical_ack(s, &w.clinic, other, NULL, errbuf, sizeof errbuf) == STORE_EDENIED,
+          "cannot acknowledge another site's");
+    CHECK(store_critical_ack(s, &w.wang, vt, NULL, errbuf, sizeof errbuf) == STORE_EDENIED,
+          "the cardiologist cannot acknowledge for the clinic");
+    rc = store_critical_ack(s, &w.clinic, vt, &c, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_OK && !strcmp(c.acked_by, "mazhuang") && c.acked_ms >= c.confirmed_ms, "acknowledged: %d %s",
+          rc, errbuf);
+    rc = store_critical_ack(s, &w.clinic, vt, NULL, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_ESTATE && strstr(errbuf, "mazhuang"), "only once: %d %s", rc, errbuf);
+    CHECK(store_critical_list(s, &w.clinic, 1, &list, &n, errbuf, sizeof errbuf) == STORE_OK && n == 0,
+          "no open notice left for the clinic");
+    free(list);
+    CHECK(store_critical_list(s, &w.clinic, 0, &list, &n, errbuf, sizeof errbuf) == STORE_OK && n == 1, "one in all");
+    free(list);
+    int64_t none = recording(s, "clinic-07", "quiet", "P-3", t0, 3);
+    CHECK(store_critical_ack(s, &w.clinic, none, NULL, errbuf, sizeof errbuf) == STORE_ENOTFOUND,
+          "nothing to acknowledge on a recording without a notice");
+
+    /* Audited; final in the database itself. */
+    store_audit_entry *a;
+    CHECK(store_audit_list(s, vt, &a, &n, errbuf, sizeof errbuf) == STORE_OK, "audit");
+    int confirm = 0, ack = 0;
+    for (size_t i = 0; i < n; i++) {
+        confirm += !strcmp(a[i].action, "critical.confirm") && !strcmp(a[i].actor, "user:wang") &&
+                   strstr(a[i].detail, "张丽");
+        ack += !strcmp(a[i].action, "critical.ack") && !strcmp(a[i].actor, "user:mazhuang");
+    }
+    free(a);
+    CHECK(confirm == 1 && ack == 1, "confirmation and acknowledgement audited: %d %d", confirm, ack);
+    CHECK(raw_sql(w.path, "UPDATE critical_notice SET notified = 'nobody' WHERE acked_ms IS NOT NULL") ==
+              SQLITE_CONSTRAINT,
+          "an acknowledged notice is final, even by raw SQL");
+    CHECK(raw_sql(w.path, "DELETE FROM critical_notice") == SQLITE_CONSTRAINT, "notices are never deleted");
+    store_close(s);
+}
+
+static void an_unacknowledged_critical_value_escalates_once(void)
+{
+    world w = make_world("review-critical-escalate");
+    store *s = w.s;
+    int64_t t0 = now_ms();
+    int64_t a = recording(s, "clinic-07", "a", "P-1", t0 - 60000, 0);
+    int64_t b = recording(s, "clinic-07", "b", "P-2", t0 - 50000, 0);
+    CHECK(store_critical_confirm(s, &w.wang, a, "VT", "N0231", 0, NULL, errbuf, sizeof errbuf) == STORE_OK, "a");
+    CHECK(store_critical_confirm(s, &w.wang, b, "VF", "N0231", 0, NULL, errbuf, sizeof errbuf) == STORE_OK, "b");
+    int64_t n = -1;
+    CHECK(store_critical_escalate(s, &n, errbuf, sizeof errbuf) == STORE_OK && n == 0, "nothing is due yet: %lld",
+          (long long)n);
+    CHECK(store_set_critical_ack_timeout(s, 0) == STORE_EINVAL, "a timeout must be positive");
+    CHECK(store_set_critical_ack_timeout(s, 300) == STORE_OK, "0.3 s to acknowledge");
+    CHECK(store_critical_ack(s, &w.clinic, b, NULL, errbuf, sizeof errbuf) == STORE_OK, "b is acknowledged in time");
+    usleep(400 * 1000);
+    CHECK(store_critical_escalate(s, &n, errbuf, sizeof errbuf) == STORE_OK && n == 1, "a escalates: %lld %s",
+          (long long)n, errbuf);
+    CHECK(store_critical_escalate(s, &n, errbuf, sizeof errbuf) == STORE_OK && n == 0, "once only: %lld",
+          (long long)n);
+    store_critical c;
+    CHECK(store_critical_get(s, &w.li, a, &c, errbuf, sizeof errbuf) == STORE_OK && c.escalated_ms > c.confirmed_ms &&
+              c.due_ms == c.confirmed_ms + 300,
+          "marked escalated");
+    CHECK(store_critical_get(s, &w.li, b, &c, errbuf, sizeof errbuf) == STORE_OK && !c.escalated_ms,
+          "the acknowledged one is not");
+    store_critical *list;
+    size_t k;
+    CHECK(store_critical_list(s, &w.li, 1, &list, &k, errbuf, sizeof errbuf) == STORE_OK && k == 1 &&
+              list[0].recording == a && list[0].escalated_ms,
+          "every cardiologist sees it among the open ones");
+    free(list);
+    store_audit_entry *e;
+    size_t m;
+    CHECK(store_audit_list(s, a, &e, &m, errbuf, sizeof errbuf) == STORE_OK && m > 0 &&
+              !strcmp(e[m - 1].action, "critical.escalate") && !strcmp(e[m - 1].actor, "server"),
+          "logged in the audit trail");
+    free(e);
+    /* Acknowledged late: it leaves the open list. */
+    CHECK(store_critical_ack(s, &w.clinic, a, NULL, errbuf, sizeof errbuf) == STORE_OK, "late acknowledgement");
+    CHECK(store_critical_list(s, &w.li, 1, &list, &k, errbuf, sizeof errbuf) == STORE_OK && k == 0, "none open");
+    free(list);
+    store_close(s);
+}
+
 int main(void)
 {
     RUN(users_have_roles_and_argon2id_password_hashes);
@@ -1124,6 +1253,8 @@ int main(void)
     RUN(a_clinic_sees_only_its_own_site);
     RUN(a_signed_report_is_immutable_and_amended_by_new_versions);
     RUN(the_signing_password_is_rate_limited_too);
+    RUN(a_critical_value_is_confirmed_told_to_the_clinic_and_acknowledged);
+    RUN(an_unacknowledged_critical_value_escalates_once);
     if (!harness_pg()) RUN(a_v1_database_is_upgraded_in_place); /* version 1 was released for SQLite only */
     RUN(the_user_command_adds_changes_disables_and_lists);
     return check_report();
