@@ -96,9 +96,10 @@ export class Bench {
       '--recording', recording, '--speed', '0', '--timeout', '60', '--quiet', ...extra]);
   }
 
-  async start() {
-    this.port = await freePort();
-    const log = fs.openSync(path.join(this.tmp, 'ecgnetd.log'), 'w');
+  /** Starts ecgnetd on a free port, or on PORT (a restart: the pages reconnect to the same place). */
+  async start(port = 0) {
+    this.port = port || (await freePort());
+    const log = fs.openSync(path.join(this.tmp, 'ecgnetd.log'), 'a');
     this.daemon = spawn(this.ecgnetd, ['--data', this.data, '--port', String(this.port)], { stdio: ['ignore', log, log] });
     await waitFor('ecgnetd /healthz', async () => (await fetch(`${this.base()}/healthz`)).ok);
   }

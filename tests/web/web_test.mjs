@@ -59,6 +59,7 @@ const synth = (...a) => bench.synth(...a);
 const replay = (...a) => bench.replay(...a);
 
 let port, browser, page;
+let serverDown = false;
 const base = () => bench.base();
 
 async function main() {
@@ -109,6 +110,8 @@ async function main() {
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
+    // While the server is down on purpose, the browser reports the failed connections itself.
+    if (serverDown && /ERR_CONNECTION_REFUSED|WebSocket connection/.test(m.text())) return;
     if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   const signalRequests = [];
@@ -336,6 +339,23 @@ async function main() {
   check('only what is visible is fetched', fetched < 120 * 500 * 0.6, `${fetched} samples of 60000`);
   check('the middle of the recording was fetched', tiles.some((u) => Number(u.searchParams.get('from')) > 20000));
   await page.screenshot({ path: path.join(artifacts, 'viewer-strip.png') });
+
+  // ---- the live socket comes back after a server restart -------------------------------------
+  await page.goto(`${base()}/#/worklist`);
+  await page.waitForSelector('#live-state[data-state="live"]');
+  serverDown = true;
+  await bench.stop();
+  const down = await page.waitForSelector('#live-state[data-state="offline"]', { timeout: 5000 }).then(() => true, () => false);
+  check('the indicator says offline when the server goes away', down && (await page.textContent('#live-state')).includes('离线'));
+  await bench.start(port);
+  const t0 = Date.now();
+  const back = await page.waitForSelector('#live-state[data-state="live"]', { timeout: 20000 }).then(() => true, () => false);
+  serverDown = false;
+  check('the page reconnects by itself when the server is back', back, `${Date.now() - t0} ms`);
+  console.log(`     reconnected ${Date.now() - t0} ms after the server was back`);
+  const crit2 = await criticalToPage(page, () => replay(brady, 'dev-a', tokenA, 'a-critical-2'), 'a-critical-2').catch((e) => ({ error: e }));
+  check('and alarms again through the new socket', !crit2.error && crit2.ms < CRITICAL_TO_PAGE_MS, crit2.error ? crit2.error.message : `${crit2.ms} ms`);
+  await page.click('#banner-close');
 
   // ---- calibration box --------------------------------------------------------------------
   await page.click('#open-calibration');

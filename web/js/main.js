@@ -313,7 +313,7 @@ $('lang-switch').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' 
 onLangChange(() => {
   showLive();
   worklist.rerender();
-  if (user) $('status').textContent = '';
+  status(''); // a message already shown stays in the old language: drop it
   if (detail && !$('viewer-view').hidden) {
     setTitle(detail.recording);
     renderMeasurements(detail);
