@@ -75,6 +75,8 @@ static int route_recording(http_req *r, const char *p)
     if (!strcmp(rest, "export.hl7")) return get ? http_review_export(r, id, "hl7") : wrong_method(r, "GET");
     if (!strcmp(rest, "export.fhir.json")) return get ? http_review_export(r, id, "fhir") : wrong_method(r, "GET");
     if (!strcmp(rest, "export.pdf")) return get ? http_pdf_export(r, id) : wrong_method(r, "GET");
+    if (!strcmp(rest, "critical")) return post ? http_critical_confirm(r, id) : wrong_method(r, "POST");
+    if (!strcmp(rest, "critical/ack")) return post ? http_critical_ack(r, id) : wrong_method(r, "POST");
     if (!strcmp(rest, "report")) return r->method == LWSHUMETH_PUT ? http_review_action(r, id, rest) : wrong_method(r, "PUT");
     static const char *const posts[] = {"claim", "release", "sign", "amend", "repeat"};
     for (size_t i = 0; i < sizeof posts / sizeof *posts; i++)
@@ -96,6 +98,7 @@ static int route_api(http_req *r)
     if (!strcmp(p, "/me")) return get ? http_auth_me(r) : wrong_method(r, "GET");
     if (!strcmp(p, "/worklist")) return get ? http_review_worklist(r) : wrong_method(r, "GET");
     if (!strcmp(p, "/worklist/claim-next")) return post ? http_review_claim_next(r) : wrong_method(r, "POST");
+    if (!strcmp(p, "/critical")) return get ? http_critical_list(r) : wrong_method(r, "GET");
     if (!strncmp(p, "/recordings/", 12)) return route_recording(r, p + 12);
     static const char pat[] = "/patients/", tail[] = "/recordings";
     size_t n = strlen(p);

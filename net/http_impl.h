@@ -122,6 +122,12 @@ int http_signal_window(const char *journal, int64_t from, int64_t step, int64_t 
                        http_window *w, char *err, size_t errlen);
 void http_signal_window_free(http_window *w);
 
+/* ---- http_critical.c: critical values (危急值) ---- */
+
+int http_critical_confirm(http_req *r, int64_t id);            /* POST .../{id}/critical */
+int http_critical_ack(http_req *r, int64_t id);                /* POST .../{id}/critical/ack */
+int http_critical_list(http_req *r);                           /* GET /api/critical */
+
 /* ---- http_pdf.c ---- */
 
 int http_pdf_export(http_req *r, int64_t id);                   /* GET .../{id}/export.pdf */
@@ -133,6 +139,7 @@ cJSON *http_json_item(const store_review_item *it);         /* a recording with 
 cJSON *http_json_flag(const store_flag *f);
 cJSON *http_json_report(const store_report *rep);
 cJSON *http_json_times(const store_times *t);
+cJSON *http_json_critical(const store_critical *c);         /* a critical value's notice */
 
 /* Adds "flags": [...] of recording ID to O. Returns STORE_OK or the store's code (err set). */
 int http_json_add_flags(http_ctx *ctx, cJSON *o, int64_t id, char *err, size_t errlen);

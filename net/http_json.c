@@ -131,6 +131,26 @@ cJSON *http_json_times(const store_times *t)
     return done(o, ok);
 }
 
+cJSON *http_json_critical(const store_critical *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
+    if (!ok) return NULL;
+    add_num(o, "recording", (double)c->recording, &ok);
+    add_str(o, "site", c->site, &ok);
+    add_str(o, "patient_id", c->patient_id, &ok);
+    add_str(o, "finding", c->finding, &ok);
+    add_str(o, "confirmed_by", c->confirmed_by, &ok);
+    add_num(o, "confirmed_ms", (double)c->confirmed_ms, &ok);
+    add_str(o, "notified", c->notified, &ok);
+    add_num(o, "notified_ms", (double)c->notified_ms, &ok);
+    add_str_or_null(o, "acked_by", c->acked_by, &ok);
+    add_ms_or_null(o, "acked_ms", c->acked_ms, &ok);
+    add_ms_or_null(o, "escalated_ms", c->escalated_ms, &ok);
+    add_num(o, "due_ms", (double)c->due_ms, &ok);
+    return done(o, ok);
+}
+
 int http_json_add_flags(http_ctx *ctx, cJSON *o, int64_t id, char *err, size_t errlen)
 {
     store_flag *flags = NULL;

@@ -223,6 +223,15 @@ int http_review_recording(http_req *r, int64_t id)
         goto oom;
     }
 
+    store_critical c;
+    src = store_critical_get(r->ctx->st, &r->user, id, &c, err, sizeof err);
+    if (src != STORE_OK && src != STORE_ENOTFOUND) goto fail;
+    cJSON *critical = src == STORE_OK ? http_json_critical(&c) : cJSON_CreateNull();
+    if (!critical || !cJSON_AddItemToObject(o, "critical", critical)) {
+        cJSON_Delete(critical);
+        goto oom;
+    }
+
     store_times t;
     if ((src = store_timeline(r->ctx->st, id, &t, err, sizeof err)) != STORE_OK) goto fail;
     cJSON *times = http_json_times(&t);

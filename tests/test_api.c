@@ -324,6 +324,77 @@ static void a_clinic_sees_only_its_own_site(void)
     response_free(&r);
 }
 
+/* 危急值: confirmed with whom the clinic's notice went to, acknowledged by that clinic only. */
+static void a_critical_value_is_confirmed_then_acknowledged_by_its_clinic(void)
+{
+    session card = login("card2", PW_CARD2), clinic = login("clinic1", PW_CLINIC), other = login("clinic2", PW_CLINIC2);
+    char path[128];
+    snprintf(path, sizeof path, "/api/recordings/%lld/critical", (long long)rec_a);
+    response r = request("POST", path, card.cookie, card.csrf, "{\"finding\":\"VT 180/min\"}");
+    CHECK(r.status == 400 && strstr(r.body, "notified"), "whom the clinic's notice went to is required: %d %s",
+          r.status, r.body);
+    response_free(&r);
+    r = request("POST", path, card.cookie, card.csrf, "{\"finding\":\"VT\",\"notified\":\"x\",\"notified_ms\":\"soon\"}");
+    CHECK(r.status == 400, "a time that is not a number: %d", r.status);
+    response_free(&r);
+    r = request("POST", path, clinic.cookie, clinic.csrf, "{\"finding\":\"VT\",\"notified\":\"x\"}");
+    CHECK(r.status == 403, "a clinic cannot confirm: %d %s", r.status, r.body);
+    response_free(&r);
+    r = request("POST", path, card.cookie, NULL, "{\"finding\":\"VT\",\"notified\":\"x\"}");
+    CHECK(r.status == 403, "no CSRF token, no confirmation: %d", r.status);
+    response_free(&r);
+    r = request("POST", path, card.cookie, card.csrf,
+                "{\"finding\":\"室性心动过速 VT 180/min\",\"notified\":\"护士 张丽 N0231\"}");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r.json, "critical");
+    CHECK(r.status == 201 && !strcmp(jstr(c, "confirmed_by"), "card2") && !strcmp(jstr(c, "notified"), "护士 张丽 N0231") &&
+              cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c, "acked_ms")) && jnum(c, "due_ms") > jnum(c, "confirmed_ms"),
+          "confirmed: %d %s", r.status, r.body);
+    response_free(&r);
+    r = request("POST", path, card.cookie, card.csrf, "{\"finding\":\"VT\",\"notified\":\"y\"}");
+    CHECK(r.status == 409, "once per recording: %d", r.status);
+    response_free(&r);
+
+    r = request("GET", "/api/critical?open=1", clinic.cookie, NULL, NULL);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(r.json, "critical");
+    CHECK(r.status == 200 && cJSON_GetArraySize(list) == 1 &&
+              (int64_t)jnum(cJSON_GetArrayItem(list, 0), "recording") == rec_a,
+          "the clinic's open critical values: %s", r.body);
+    response_free(&r);
+    r = request("GET", "/api/critical?open=1", other.cookie, NULL, NULL);
+    list = cJSON_GetObjectItemCaseSensitive(r.json, "critical");
+    CHECK(r.status == 200 && cJSON_GetArraySize(list) == 0, "another clinic sees none: %s", r.body);
+    response_free(&r);
+    r = request("GET", "/api/critical?open=maybe", clinic.cookie, NULL, NULL);
+    CHECK(r.status == 400, "open must be 0 or 1: %d", r.status);
+    response_free(&r);
+
+    snprintf(path, sizeof path, "/api/recordings/%lld/critical/ack", (long long)rec_a);
+    r = request("POST", path, other.cookie, other.csrf, NULL);
+    CHECK(r.status == 403, "another clinic cannot acknowledge: %d", r.status);
+    response_free(&r);
+    r = request("POST", path, card.cookie, card.csrf, NULL);
+    CHECK(r.status == 403, "nor the cardiologist: %d", r.status);
+    response_free(&r);
+    r = request("POST", path, clinic.cookie, clinic.csrf, NULL);
+    c = cJSON_GetObjectItemCaseSensitive(r.json, "critical");
+    CHECK(r.status == 200 && !strcmp(jstr(c, "acked_by"), "clinic1") && jnum(c, "acked_ms") > 0,
+          "acknowledged by the clinic: %d %s", r.status, r.body);
+    response_free(&r);
+    r = request("POST", path, clinic.cookie, clinic.csrf, NULL);
+    CHECK(r.status == 409, "only once: %d", r.status);
+    response_free(&r);
+    snprintf(path, sizeof path, "/api/recordings/%lld", (long long)rec_a);
+    r = request("GET", path, clinic.cookie, NULL, NULL);
+    c = cJSON_GetObjectItemCaseSensitive(r.json, "critical");
+    CHECK(r.status == 200 && !strcmp(jstr(c, "acked_by"), "clinic1"), "the recording carries its notice: %s", r.body);
+    response_free(&r);
+    snprintf(path, sizeof path, "/api/recordings/%lld", (long long)rec_b);
+    r = request("GET", path, card.cookie, NULL, NULL);
+    CHECK(r.status == 200 && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "critical")),
+          "null without one: %s", r.body ? r.body : "");
+    response_free(&r);
+}
+
 static void the_worklist_lists_recordings_with_their_flags_and_filters(void)
 {
     session s = login("card1", PW_CARD);
@@ -734,6 +805,7 @@ int main(void)
     RUN(a_cardiologist_claims_reports_signs_and_amends);
     RUN(a_recording_can_be_released_sent_back_and_nothing_is_left_to_claim);
     RUN(the_signal_is_the_recorded_samples_in_microvolts);
+    RUN(a_critical_value_is_confirmed_then_acknowledged_by_its_clinic);
     RUN(unknown_paths_are_404_and_health_and_metrics_still_work);
     RUN(logging_out_ends_the_session);
     RUN(repeated_failed_logins_are_rate_limited_with_retry_after);
