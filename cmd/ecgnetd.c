@@ -14,6 +14,7 @@
 static const char usage[] =
     "usage: ecgnetd [--config FILE] [--listen ADDR] [--port N] [--data DIR] [--store URL]\n"
     "               [--tls-cert PEM --tls-key PEM] [--plain] [--workers N] [--log-level LEVEL]\n"
+    "               [--claim-timeout-min M] [--critical-ack-min M]\n"
     "\n"
     "Receives live ECG from devices (protocol ecgnet.v1, docs/protocol.md), stores every recording\n"
     "durably, analyses it and queues flagged recordings for review. With no options it listens on\n"
@@ -32,6 +33,9 @@ static const char usage[] =
     "  --workers N       journal and analysis threads (default 16 per core: most of their time\n"
     "                    is spent waiting for the disk to confirm a write)\n"
     "  --log-level L     debug, info (default), warn or error\n"
+    "  --claim-timeout-min M   how long a cardiologist's claim on a recording lasts (default 15)\n"
+    "  --critical-ack-min M    how long a clinic has to acknowledge a critical value before it is\n"
+    "                    shown again to every cardiologist and logged (default 15)\n"
     "\n"
     "Devices are registered with `ecgnet device add ID --site SITE --data DIR`.\n"
     "SIGTERM or SIGINT stop it cleanly; a kill -9 loses no acknowledged sample.\n";
@@ -48,7 +52,8 @@ static void on_signal(int sig)
 typedef struct {
     char listen[256], data[4096], store[4200], tls_cert[4096], tls_key[4096], flag_table[4096], beat_model[4096];
     int port, plain, workers, diagnostic;
-    double max_buffered_mb, rate_limit, idle_timeout_s, hello_timeout_s, mains_hz;
+    double max_buffered_mb, rate_limit, idle_timeout_s, hello_timeout_s, mains_hz, claim_timeout_min,
+        critical_ack_min;
     net_log_level level;
 } config;
 
@@ -105,6 +110,8 @@ static int set(config *c, const char *key, const char *v, char *err, size_t errl
     NUM("idle_timeout_s", 1, 30 * 86400, c->idle_timeout_s = x)
     NUM("hello_timeout_s", 0.1, 3600, c->hello_timeout_s = x)
     NUM("mains_hz", 50, 60, c->mains_hz = x)
+    NUM("claim_timeout_min", 0.01, 24 * 60, c->claim_timeout_min = x)
+    NUM("critical_ack_min", 0.01, 24 * 60, c->critical_ack_min = x)
     if (!strcmp(key, "log_level")) {
         if (parse_level(v, &c->level)) {
             snprintf(err, errlen, "log_level must be debug, info, warn or error, not '%s'", v);
@@ -233,6 +240,8 @@ int main(int argc, char **argv)
     sc.plain = c.plain;
     sc.store_url = c.store[0] ? c.store : NULL;
     sc.hello_timeout_s = c.hello_timeout_s;
+    sc.claim_timeout_s = c.claim_timeout_min * 60;
+    sc.critical_ack_s = c.critical_ack_min * 60;
     sc.ingest.data_dir = c.data;
     sc.ingest.workers = c.workers;
     sc.ingest.max_buffered = (size_t)(c.max_buffered_mb * 1048576.0);

@@ -210,11 +210,27 @@ static int callback_device(struct lws *wsi, enum lws_callback_reasons reason, vo
     }
 }
 
-/* Once a second: idle recordings, clients that never read. */
+/* Critical values the clinic has not acknowledged in time go back to every cardiologist: the
+ * store marks and audits them (the live worklist's pages see the audit stamp move); the log says
+ * so for the operators. A store error is logged and tried again next time. */
+static void escalate(server *sv)
+{
+    char err[512], q[600];
+    int64_t n = 0;
+    if (store_critical_escalate(sv->st, &n, err, sizeof err) != STORE_OK)
+        net_log(NET_LOG_ERROR, "critical_escalate_failed", "detail=%s", net_log_quote(q, sizeof q, err));
+    else if (n > 0)
+        net_log(NET_LOG_WARN, "critical_escalated", "count=%lld reason=\"not acknowledged by the clinic in time\"",
+                (long long)n);
+}
+
+/* Once a second: idle recordings, clients that never read, overdue critical values (one indexed
+ * read when none is due). */
 static void tick(lws_sorted_usec_list_t *sul)
 {
     server *sv = lws_container_of(sul, server, tick);
     ingest_tick(sv->g);
+    escalate(sv);
     int64_t now = ingest_now_us();
     for (conn *c = sv->conns; c; c = c->next) {
         if (ingest_session_wants_write(c->s) && lws_send_pipe_choked(c->wsi)) {
@@ -281,6 +297,8 @@ server *server_create(const server_config *c, char *err, size_t errlen)
         goto fail;
     }
     if (!(sv->st = store_open(url, err, errlen))) goto fail;
+    if (c->claim_timeout_s > 0) store_set_claim_timeout(sv->st, (int64_t)(c->claim_timeout_s * 1000));
+    if (c->critical_ack_s > 0) store_set_critical_ack_timeout(sv->st, (int64_t)(c->critical_ack_s * 1000));
 
     sv->http.st = sv->st;
     sv->http.m = &sv->m;

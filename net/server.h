@@ -22,6 +22,9 @@ typedef struct {
     const char *store_url;  /* NULL: sqlite at <data_dir>/ecgnet.db */
     double hello_timeout_s; /* a connection must say hello within this; 0: 10 */
     int live_ping_s;        /* seconds between pings of the live worklist's pages (net/push.h); 0: 20 */
+    double claim_timeout_s; /* how long a cardiologist's claim lasts; 0: the store's default (15 min) */
+    double critical_ack_s;  /* how long a clinic has to acknowledge a critical value before it
+                               escalates; 0: the store's default (15 min) */
     ingest_config ingest;   /* data_dir is required */
 } server_config;
 

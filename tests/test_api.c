@@ -393,6 +393,22 @@ static void a_critical_value_is_confirmed_then_acknowledged_by_its_clinic(void)
     CHECK(r.status == 200 && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "critical")),
           "null without one: %s", r.body ? r.body : "");
     response_free(&r);
+
+    /* Not acknowledged within the server's 3 s: escalated to every cardiologist. */
+    snprintf(path, sizeof path, "/api/recordings/%lld/critical", (long long)rec_b);
+    r = request("POST", path, card.cookie, card.csrf, "{\"finding\":\"VF\",\"notified\":\"Dr Zhou\"}");
+    CHECK(r.status == 201, "a second one: %d %s", r.status, r.body);
+    response_free(&r);
+    session card1 = login("card1", PW_CARD);
+    int escalated = 0;
+    for (int i = 0; i < 100 && !escalated; i++) {
+        r = request("GET", "/api/critical?open=1", card1.cookie, NULL, NULL);
+        const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "critical"), 0);
+        escalated = first && (int64_t)jnum(first, "recording") == rec_b && jnum(first, "escalated_ms") > 0;
+        response_free(&r);
+        if (!escalated) usleep(100 * 1000);
+    }
+    CHECK(escalated, "escalated within 10 s, shown to another cardiologist");
 }
 
 static void the_worklist_lists_recordings_with_their_flags_and_filters(void)
@@ -766,6 +782,7 @@ static void setup(void)
     server_config c = {0};
     c.ingest.data_dir = data_dir;
     c.store_url = store_url;
+    c.critical_ack_s = 3; /* the critical-value test lets one escalate */
     c.ingest.workers = 2;
     c.ingest.flags = table;
     c.ingest.model = NULL; /* every beat N: the beat classes are not what this test is about */
