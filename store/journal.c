@@ -587,6 +587,104 @@ static void decode_samples(const uint8_t *p, int nleads, int sample_bytes, size_
 }
 
 /* store_journal_read and store_journal_summarize: FN NULL only counts (and skips decoding). */
+/* ---- Seeking: reading from a late sample without reading what comes before -----------------
+ * A journal has no index: the record holding a sample is found by bisection over byte offsets.
+ * Inside the file, the next record boundary is recognised by arithmetic every boundary obeys
+ * (the records before it cost exactly REC_HEAD + CRC_BYTES bytes each plus their samples, so its
+ * offset and its "first" agree to the byte) and confirmed by the record's CRC and the next
+ * record's continuity and CRC; a false boundary would need two CRC-32 matches on top. Only
+ * confirmed boundaries are used, and the records delivered from there are checked exactly as in
+ * a scan from the start. Why not an index file: one more file to keep durable and consistent
+ * with the journal on every append, for a read path that bisection serves in about ten probes. */
+
+#define SEEK_CHUNK 65536       /* bytes examined per read while looking for a boundary */
+/* Below this many bytes between the bounds, scanning is cheaper. The fuzzing build sets it tiny so
+ * that fuzz_journal's small inputs exercise the bisection. */
+#ifdef STORE_JOURNAL_SEEK_LINEAR
+#define SEEK_LINEAR STORE_JOURNAL_SEEK_LINEAR
+#else
+#define SEEK_LINEAR (1 << 20)
+#endif
+
+/* Could a record start at OFF (HDR: the header's length) with this header? */
+static int plausible(const journal_scan *s, int64_t hdr, int64_t off, const uint8_t *b)
+{
+    if (b[0] != TYPE_SAMPLES || b[1] != 0 || get16(b + 2) == 0) return 0;
+    int64_t first = (int64_t)get64(b + 8), frame = (int64_t)s->nleads * s->sample_bytes;
+    if (first < 0 || first > (off - hdr) / frame) return 0;
+    int64_t overhead = off - hdr - first * frame; /* REC_HEAD + CRC_BYTES per earlier record */
+    int64_t per = REC_HEAD + CRC_BYTES;
+    return overhead % per == 0 && overhead / per <= first && (first == 0) == (overhead == 0);
+}
+
+/* Is there a confirmed record boundary at OFF (its first frame FIRST)? 1 yes, 0 no, -errno. */
+static int confirmed(const journal_scan *s, int64_t off, int64_t first, int64_t size)
+{
+    journal_scan t = {.fd = s->fd, .nleads = s->nleads, .sample_bytes = s->sample_bytes, .off = off, .next = first};
+    journal_record r;
+    int got = scan_record(&t, &r);
+    if (got == 1 && t.off < size) got = scan_record(&t, &r); /* the next one must follow on */
+    free(t.buf);
+    return got;
+}
+
+/* The first confirmed boundary at or after OFF and before LIMIT: 1 with *AT and *FIRST, 0 when
+ * there is none (a torn tail), -errno. */
+static int next_boundary(const journal_scan *s, int64_t hdr, int64_t off, int64_t limit, int64_t size, int64_t *at,
+                         int64_t *first)
+{
+    uint8_t *chunk = malloc(SEEK_CHUNK + REC_HEAD);
+    if (!chunk) return -ENOMEM;
+    int rc = 0;
+    for (int64_t base = off; base < limit && !rc; base += SEEK_CHUNK) {
+        size_t got;
+        int e = read_full(s->fd, chunk, SEEK_CHUNK + REC_HEAD, base, &got);
+        if (e) {
+            rc = -e;
+            break;
+        }
+        for (size_t i = 0; i + REC_HEAD <= got && i < SEEK_CHUNK && base + (int64_t)i < limit; i++) {
+            if (!plausible(s, hdr, base + (int64_t)i, chunk + i)) continue;
+            int64_t f = (int64_t)get64(chunk + i + 8);
+            int c = confirmed(s, base + (int64_t)i, f, size);
+            if (c < 0) rc = c;
+            if (c == 1) {
+                *at = base + (int64_t)i;
+                *first = f;
+                rc = 1;
+            }
+            if (rc) break;
+        }
+        if (got < SEEK_CHUNK + REC_HEAD) break; /* the end of the file */
+    }
+    free(chunk);
+    return rc;
+}
+
+/* Moves S (at the first record) to a confirmed boundary whose record holds FROM or comes before
+ * it, close enough that scanning on is cheap. 0, or -errno. */
+static int seek_records(journal_scan *s, int64_t hdr, int64_t from)
+{
+    struct stat sb;
+    if (fstat(s->fd, &sb)) return -errno;
+    int64_t lo = s->off, lo_first = s->next, hi = (int64_t)sb.st_size;
+    int64_t longest = (int64_t)record_bytes(STORE_JOURNAL_MAX_FRAMES, s->nleads, s->sample_bytes);
+    while (hi - lo > SEEK_LINEAR) {
+        int64_t mid = lo + (hi - lo) / 2, at = 0, first = 0;
+        int r = next_boundary(s, hdr, mid, mid + longest < hi ? mid + longest : hi, hi, &at, &first);
+        if (r < 0) return r;
+        if (r == 1 && first <= from) { /* FROM's record is this one or later */
+            lo = at;
+            lo_first = first;
+        } else { /* no boundary in [mid, at): FROM's record starts before mid */
+            hi = mid;
+        }
+    }
+    s->off = lo;
+    s->next = lo_first;
+    return 0;
+}
+
 static int read_journal(const char *path, int64_t from, store_journal_fn fn, void *ctx,
                         store_journal_summary *sum, char *err, size_t errlen)
 {
@@ -609,7 +707,11 @@ static int read_journal(const char *path, int64_t from, store_journal_fn fn, voi
     s.sample_bytes = h.sample_bytes;
     s.off = h.length;
     journal_record r;
-    int got;
+    int got = fn && !sum && from > 0 ? seek_records(&s, h.length, from) : 0;
+    if (got < 0) {
+        rc = fail(err, errlen, "%s: cannot read the journal: %s", path, strerror(-got));
+        goto done;
+    }
     while ((got = scan_record(&s, &r)) == 1) {
         if (!fn || r.type != TYPE_SAMPLES || r.first + (int64_t)r.nframes <= from) continue;
         size_t skip = r.first < from ? (size_t)(from - r.first) : 0;

@@ -576,6 +576,59 @@ static void a_failed_write_leaves_whole_records_and_appending_goes_on(void)
     free(x);
 }
 
+/* Reading from a late sample finds its record by bisection (no index): whatever the record sizes
+ * and the sample values (random data full of byte patterns that look like record headers), the
+ * frames delivered from any sample on are exactly the journal's, also past a torn tail and an
+ * end record. */
+static void reading_from_a_late_sample_gives_exactly_the_frames_from_there(void)
+{
+    const char *dir = check_tmpdir("journal_seek");
+    const char *path = tmp_path(dir, "long.jnl");
+    enum { NLEADS = 3, FRAMES = 1200000 }; /* 7.2 MB: many bisection steps */
+    int32_t *x = random_frames(FRAMES, NLEADS, 2);
+    store_journal *j = new_journal(path, NLEADS, 2);
+    int64_t at = 0;
+    while (at < FRAMES) { /* records of 1 .. 700 frames, a few of the maximum */
+        int64_t n = rnd() % 50 == 0 ? STORE_JOURNAL_MAX_FRAMES : 1 + rnd() % 700;
+        if (at + n > FRAMES) n = FRAMES - at;
+        CHECK(store_journal_append(j, at, x + at * NLEADS, (size_t)n, (uint32_t)at, err, sizeof err) == 0, "%s",
+              err);
+        at += n;
+    }
+    CHECK(store_journal_sync(j, err, sizeof err) == 0, "%s", err);
+    const int64_t froms[] = {1, 2, 699, 700, 701, 65535, 65536, FRAMES / 3, FRAMES / 2 + 17, FRAMES - 70000,
+                             FRAMES - 1, FRAMES};
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) { /* a torn tail: half a record of garbage after the last whole one */
+            FILE *f = fopen(path, "ab");
+            uint8_t junk[1000];
+            for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)rnd();
+            junk[0] = 1, junk[1] = 0;
+            fwrite(junk, 1, sizeof junk, f);
+            fclose(f);
+        }
+        if (round == 2) { /* an ended journal (rewritten: a torn tail cannot be appended to) */
+            store_journal_close(j);
+            j = new_journal(path, NLEADS, 2);
+            CHECK(store_journal_append(j, 0, x, FRAMES / 2, 0, err, sizeof err) == 0, "%s", err);
+            CHECK(store_journal_append(j, FRAMES / 2, x + (FRAMES / 2) * NLEADS, FRAMES - FRAMES / 2, 0, err,
+                                       sizeof err) == 0,
+                  "%s", err);
+            CHECK(store_journal_end(j, err, sizeof err) == 0, "%s", err);
+        }
+        for (size_t k = 0; k < sizeof froms / sizeof froms[0]; k++) {
+            collected c = read_back(path, NLEADS, froms[k]);
+            CHECK(c.n == FRAMES - froms[k] &&
+                      (c.n == 0 || !memcmp(c.x, x + froms[k] * NLEADS, (size_t)c.n * NLEADS * sizeof *x)),
+                  "round %d, from %lld: %lld frames, want %lld", round, (long long)froms[k], (long long)c.n,
+                  (long long)(FRAMES - froms[k]));
+            collected_free(&c);
+        }
+    }
+    store_journal_close(j);
+    free(x);
+}
+
 static void summary_counts_the_valid_records(void)
 {
     const char *dir = check_tmpdir("journal_summary");
@@ -633,6 +686,7 @@ int main(void)
     RUN(durable_lags_next_until_sync);
     RUN(a_failed_write_leaves_whole_records_and_appending_goes_on);
     RUN(summary_counts_the_valid_records);
+    RUN(reading_from_a_late_sample_gives_exactly_the_frames_from_there);
     RUN(compare_tells_bit_exact_from_prefix_changed_and_overlong);
     return check_report();
 }
