@@ -96,12 +96,19 @@ export class Bench {
       '--recording', recording, '--speed', '0', '--timeout', '60', '--quiet', ...extra]);
   }
 
-  /** Starts ecgnetd on a free port, or on PORT (a restart: the pages reconnect to the same place). */
-  async start(port = 0) {
+  /** Starts ecgnetd on a free port, or on PORT (a restart: the pages reconnect to the same place),
+   * with ecgnetd's options ARGS besides --data and --port. */
+  async start(port = 0, args = []) {
     this.port = port || (await freePort());
     const log = fs.openSync(path.join(this.tmp, 'ecgnetd.log'), 'a');
-    this.daemon = spawn(this.ecgnetd, ['--data', this.data, '--port', String(this.port)], { stdio: ['ignore', log, log] });
+    this.daemon = spawn(this.ecgnetd, ['--data', this.data, '--port', String(this.port), ...args], { stdio: ['ignore', log, log] });
     await waitFor('ecgnetd /healthz', async () => (await fetch(`${this.base()}/healthz`)).ok);
+  }
+
+  /** 1 when this ecgnetd knows the option OPTION (its --help names it). */
+  hasOption(option) {
+    const r = spawnSync(this.ecgnetd, ['--help'], { encoding: 'utf8', timeout: 10000 });
+    return `${r.stdout}${r.stderr}`.includes(option);
   }
 
   async stop() {

@@ -111,3 +111,16 @@ export function patientRecordings(patientId, excludeId) {
     (r) => r.recordings,
   );
 }
+
+// Critical values (危急值, docs/api.md section 14).
+/** The cardiologist confirms a critical value: FINDING, whom at the clinic was told (NOTIFIED)
+ * and when (NOTIFIED_MS, Unix ms; null: now). Resolves to the notice. */
+export function confirmCritical(id, finding, notified, notifiedMs) {
+  const body = { finding, notified };
+  if (notifiedMs !== null && notifiedMs !== undefined) body.notified_ms = notifiedMs;
+  return request('POST', `/api/recordings/${id}/critical`, body).then((r) => r.critical);
+}
+/** The clinic acknowledges recording ID's critical value. Resolves to the notice. */
+export const ackCritical = (id) => request('POST', `/api/recordings/${id}/critical/ack`).then((r) => r.critical);
+/** The notices the user may see; OPEN: only those not acknowledged yet (escalated first). */
+export const criticalNotices = (open) => request('GET', `/api/critical${open ? '?open=1' : ''}`).then((r) => r.critical);

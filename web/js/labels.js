@@ -43,3 +43,10 @@ export function el(tag, cls, text) {
   if (text !== undefined && text !== null) e.textContent = String(text);
   return e;
 }
+
+/** "HH:MM" of MS (Unix ms) when it is today, else "YYYY-MM-DD HH:MM" (local time); "—" for none. */
+export function shortTime(ms, now = Date.now()) {
+  if (!ms) return '—';
+  const full = when(ms);
+  return full.slice(0, 10) === when(now).slice(0, 10) ? full.slice(11, 16) : full.slice(0, 16);
+}

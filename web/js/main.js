@@ -1,5 +1,5 @@
 // main.js — the page's start: session, views (login, worklist, viewer) by URL hash, the live
-// worklist socket, the language switch, and wiring.
+// worklist socket, the critical-value notices, the language switch, and wiring.
 import * as api from './api.js';
 import { lang, onLangChange, pick, setLang, t, translatePage } from './i18n.js';
 import { Live } from './live.js';
@@ -8,6 +8,7 @@ import { Viewer } from './viewer.js';
 import { Calipers } from './calipers.js';
 import { ReportEditor } from './report.js';
 import { showComparison } from './compare.js';
+import { CriticalAlerts, CriticalPanel } from './critical.js';
 import { setupCalibration } from './calibrate.js';
 import { beatName, clock, el, reviewName, rhythmName, when } from './labels.js';
 
@@ -53,6 +54,9 @@ const worklist = new Worklist(
   },
   () => audio,
   status,
+  // The critical-value notices are re-read with the worklist: at login, on every message of the
+  // live socket, and while it is down every 30 s.
+  () => alerts.refresh(),
 );
 $('banner-close').addEventListener('click', () => {
   $('banner').hidden = true;
@@ -74,6 +78,33 @@ const live = new Live(
     worklist.setLive(up);
     showLive();
   },
+);
+
+const openById = (id) => {
+  clickedAt = performance.now();
+  location.hash = `#/recording/${id}`;
+};
+const criticalPanel = new CriticalPanel(
+  {
+    card: $('critical-card'),
+    form: $('critical-form'),
+    finding: $('critical-finding'),
+    notified: $('critical-notified'),
+    time: $('critical-time'),
+    confirm: $('critical-confirm'),
+    notice: $('critical-notice'),
+    ack: $('critical-ack'),
+    error: $('critical-error'),
+  },
+  () => alerts.refresh(),
+);
+const alerts = new CriticalAlerts(
+  { box: $('critical-notices'), list: $('critical-list') },
+  () => audio,
+  openById,
+  (open) => criticalPanel.follow(open),
+  (notice) => criticalPanel.update(notice),
+  status,
 );
 
 const calipers = new Calipers($('calipers'), () => viewer.scale(), $('caliper-readout'));
@@ -103,6 +134,7 @@ const report = new ReportEditor(
     amend: $('btn-amend'),
     repeat: $('btn-repeat'),
     error: $('report-error'),
+    exports: $('report-exports'),
     history: $('report-history'),
     pwDialog: $('password-dialog'),
     pwInput: $('password-again'),
@@ -214,6 +246,7 @@ async function openRecording(id) {
   const parts = document.querySelectorAll('.viewer-layout, #compare-button');
   detail = null;
   viewer.close();
+  criticalPanel.close();
   try {
     detail = await api.recording(id);
   } catch (e) {
@@ -227,6 +260,7 @@ async function openRecording(id) {
   setTitle(r);
   renderMeasurements(detail);
   renderFlags(detail);
+  criticalPanel.show(detail, user);
   report.show(detail, user);
   try {
     await viewer.open(detail);
@@ -254,6 +288,7 @@ async function route() {
     await openRecording(Number(m[1]));
   } else {
     viewer.close();
+    criticalPanel.close();
     detail = null;
     showView('worklist');
   }
@@ -263,6 +298,7 @@ function loggedIn(u) {
   user = u;
   $('who').textContent = `${u.name} · ${u.role}${u.site ? ' · ' + u.site : ''}`;
   worklist.reset();
+  alerts.start(u);
   worklist.start();
   live.start();
   route();
@@ -273,6 +309,7 @@ function loggedOut() {
   live.stop();
   worklist.stop();
   worklist.reset();
+  alerts.stop();
 }
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -313,11 +350,13 @@ $('lang-switch').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' 
 onLangChange(() => {
   showLive();
   worklist.rerender();
+  alerts.rerender();
   status(''); // a message already shown stays in the old language: drop it
   if (detail && !$('viewer-view').hidden) {
     setTitle(detail.recording);
     renderMeasurements(detail);
     renderFlags(detail);
+    criticalPanel.rerender();
     report.rerender();
     viewer.schedule();
     if (!$('compare').hidden) $('compare-button').click();

@@ -1,5 +1,6 @@
 // report.js — the report editor: statements from web/statements.json plus free text; claim,
-// release, save, sign (the password asked again), amend, and "repeat the ECG" with a reason.
+// release, save, sign (the password asked again), amend, "repeat the ECG" with a reason, and the
+// signed report's downloads (PDF, HL7 v2, FHIR).
 import * as api from './api.js';
 import { lang, t } from './i18n.js';
 import { el, reviewName, when } from './labels.js';
@@ -129,6 +130,12 @@ export class ReportEditor {
     els.sign.hidden = els.save.hidden;
     els.amend.hidden = !cardio || item.review !== 'signed';
     els.repeat.hidden = !cardio || !this.mine() || !['claimed', 'reported'].includes(item.review);
+    // The exports send the latest signed version; the server answers 409 for anything else.
+    const signed = item.review === 'signed' && !!report && report.signed;
+    els.exports.hidden = !signed;
+    for (const a of els.exports.querySelectorAll('a[data-format]'))
+      if (signed) a.href = `/api/recordings/${item.id}/export.${a.dataset.format}`;
+      else a.removeAttribute('href');
     this.renderChosen();
     this.renderOptions();
   }

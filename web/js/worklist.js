@@ -32,12 +32,14 @@ export function beep(audio) {
 
 export class Worklist {
   /** ELS: {body, empty, updated, priority, review, banner, bannerText, bannerOpen}; OPEN(id) opens a
-   * recording; AUDIO(): the page's AudioContext (or null); ON_ERROR(message). */
-  constructor(els, open, audio, onError) {
+   * recording; AUDIO(): the page's AudioContext (or null); ON_ERROR(message); ON_LOADED() after
+   * every successful re-read (what follows the worklist re-reads too). */
+  constructor(els, open, audio, onError, onLoaded = () => {}) {
     this.els = els;
     this.open = open;
     this.audio = audio;
     this.onError = onError;
+    this.onLoaded = onLoaded;
     this.known = null; // ids of critical recordings seen in this page session (null: none read yet)
     this.seenAt = new Map(); // id -> Date.now() when a worklist answer first held it
     this.items = null;
@@ -119,6 +121,7 @@ export class Worklist {
     this.render(sortItems(items));
     this.updatedAt = now;
     this.renderUpdated();
+    this.onLoaded();
     // Critical recordings not yet read, whatever the filters show, are what the banner is for.
     let critical = items;
     if (this.els.priority.value || this.els.review.value) {
