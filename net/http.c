@@ -12,10 +12,21 @@
 
 _Static_assert(HTTP_SESSION_BYTES >= sizeof(http_req *), "the per-connection slot holds a pointer");
 
+/* A PDF still being drawn for R is not answered: its connection or request is gone. */
+static void req_detach_job(http_req *r)
+{
+    if (!r->job) return;
+    pthread_mutex_lock(&r->ctx->mu);
+    http_pdf_job_detach(r->job);
+    pthread_mutex_unlock(&r->ctx->mu);
+    r->job = NULL;
+}
+
 static void req_free(http_req **slot)
 {
     if (!slot || !*slot) return;
     http_req *r = *slot;
+    req_detach_job(r);
     free(r->body);
     free(r->out);
     sodium_memzero(r->token, sizeof r->token);
@@ -29,6 +40,7 @@ static http_req *req_begin(http_ctx *ctx, struct lws *wsi, http_req **slot)
 {
     http_req *r = *slot;
     if (!r && !(r = *slot = calloc(1, sizeof *r))) return NULL;
+    req_detach_job(r);
     free(r->body);
     free(r->out);
     memset(r, 0, sizeof *r);

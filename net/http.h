@@ -5,6 +5,7 @@
 #ifndef ECGNET_NET_HTTP_H
 #define ECGNET_NET_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include <libwebsockets.h>
@@ -12,13 +13,34 @@
 #include "metrics.h"
 #include "store.h"
 
+typedef struct http_pdf_job http_pdf_job;
+
 /* What the HTTP handlers need from the server; borrowed, outliving the server's context. */
 typedef struct {
     store *st;
     net_metrics *m;
     int tls;            /* served over TLS (cookies get Secure) */
     char web_dir[4096]; /* the reviewers' page (http_static.h), "" when not found */
+    /* PDF exports are drawn on threads of their own (0.1-0.2 s each: too long to hold up the event
+     * loop, which also serves the devices); a finished one waits in DONE until the loop, woken by
+     * lws_cancel_service, answers it (http_finish_jobs). RENDERING counts the threads at work. */
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    http_pdf_job *done;
+    int rendering;
 } http_ctx;
+
+/* Sets up CTX's job list (the other fields are the caller's). Returns 0, or -1. */
+int http_ctx_init(http_ctx *ctx);
+
+/* Waits for every PDF still being drawn, then frees what is left (those requests go unanswered:
+ * the server is stopping). Call on the loop's thread before the libwebsockets context is
+ * destroyed (a drawing thread wakes the loop when it finishes). */
+void http_ctx_free(http_ctx *ctx);
+
+/* On the event loop, when lws_cancel_service woke it: answers the requests whose PDF is ready
+ * (those whose connection went meanwhile are dropped). */
+void http_finish_jobs(http_ctx *ctx);
 
 /* Bytes of per-connection state libwebsockets allocates for the "http" protocol: a slot for a
  * pointer to the request state http.c allocates (freed when the connection closes or upgrades). */

@@ -35,6 +35,7 @@ typedef struct {
     store_user user;
     char token[STORE_SESSION_CHARS + 1];
     char csrf[STORE_SESSION_CHARS + 1];
+    http_pdf_job *job;          /* a PDF being drawn for this request; NULL when none */
     /* extra response headers, set by a handler before it replies */
     char set_cookie[256];       /* "" none */
     int64_t retry_after_s;      /* 0 none */
@@ -131,6 +132,8 @@ int http_critical_list(http_req *r);                           /* GET /api/criti
 /* ---- http_pdf.c ---- */
 
 int http_pdf_export(http_req *r, int64_t id);                   /* GET .../{id}/export.pdf */
+/* Under ctx->mu: the job's request is gone; its result will be dropped. */
+void http_pdf_job_detach(http_pdf_job *job);
 
 /* ---- http_json.c: store structs as JSON, request bodies and queries ---- */
 

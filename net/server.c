@@ -40,6 +40,7 @@ struct server {
     flag_table *flags_owned;
     struct lws_context *ctx;
     http_ctx http;
+    int http_ready; /* http_ctx_init succeeded */
     push *push;
     struct lws_protocols protocols[4];
     lws_sorted_usec_list_t tick;
@@ -198,8 +199,10 @@ static int callback_device(struct lws *wsi, enum lws_callback_reasons reason, vo
         c->msg = NULL;
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* Workers have output or freed buffer room: visit every connection (cheap flags). */
+        /* Workers have output or freed buffer room: visit every connection (cheap flags); PDF
+         * drawings may have finished. */
         if (sv->g) ingest_woken(sv->g);
+        http_finish_jobs(&sv->http);
         for (conn *k = sv->conns; k; k = k->next) {
             if (ingest_session_wants_write(k->s)) lws_callback_on_writable(k->wsi);
             if (k->paused) update_flow(k);
@@ -300,6 +303,11 @@ server *server_create(const server_config *c, char *err, size_t errlen)
     if (c->claim_timeout_s > 0) store_set_claim_timeout(sv->st, (int64_t)(c->claim_timeout_s * 1000));
     if (c->critical_ack_s > 0) store_set_critical_ack_timeout(sv->st, (int64_t)(c->critical_ack_s * 1000));
 
+    if (http_ctx_init(&sv->http)) {
+        net_errf(err, errlen, "cannot set up the HTTP side: out of memory");
+        goto fail;
+    }
+    sv->http_ready = 1;
     sv->http.st = sv->st;
     sv->http.m = &sv->m;
     sv->http.tls = c->tls_cert != NULL;
@@ -385,6 +393,7 @@ void server_free(server *s)
         s->conns = NULL;
     }
     ingest_free(g);
+    if (s->http_ready) http_ctx_free(&s->http); /* drawings finish before the context goes */
     if (s->ctx) lws_context_destroy(s->ctx);
     push_free(s->push); /* after the context: closing pages still reach it */
     store_close(s->st);

@@ -283,6 +283,66 @@ static void a_signed_report_comes_as_a_one_page_pdf_attachment(void)
     free(a.body);
 }
 
+/* Sends GET PATH with COOKIE on a new connection and returns the socket (-1 on failure), without
+ * waiting for the answer. */
+static int send_get(const char *path, const char *cookie)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: ecgnet_session=%s\r\n\r\n",
+                     path, cookie);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) || write(fd, head, (size_t)n) != n) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The status of the answer on FD (read to its end; FD closed); -1 without one. */
+static int status_of(int fd)
+{
+    char buf[4096];
+    int status = -1;
+    ssize_t k, got = 0;
+    while ((k = read(fd, buf + got, sizeof buf - 1 - (size_t)got)) > 0) {
+        got += k;
+        if ((size_t)got >= sizeof buf - 1) got = 64; /* keep the status line, drop the rest */
+    }
+    buf[got] = 0;
+    close(fd);
+    if (sscanf(buf, "HTTP/1.1 %d", &status) != 1) status = -1;
+    return status;
+}
+
+/* The drawing happens off the event loop, at most two at once: more are asked to retry (503 with
+ * Retry-After), a client that hangs up while its PDF is drawn costs nothing, and afterwards
+ * exports work as before. */
+static void drawings_run_beside_the_loop_two_at_a_time(void)
+{
+    const char *path = path_of(rec, "export.pdf");
+    int fds[5];
+    for (int i = 0; i < 5; i++) fds[i] = send_get(path, tok_card);
+    CHECK(fds[0] >= 0 && fds[4] >= 0, "connected");
+    if (fds[0] >= 0) close(fds[0]); /* hangs up at once */
+    int ok = 0, busy = 0, other = 0;
+    for (int i = 1; i < 5; i++) {
+        int s = fds[i] >= 0 ? status_of(fds[i]) : -1;
+        ok += s == 200;
+        busy += s == 503;
+        other += s != 200 && s != 503;
+    }
+    CHECK(ok >= 1 && busy >= 1 && other == 0, "four asked at once: %d drawn, %d asked to retry, %d else", ok, busy,
+          other);
+    answer a = http("GET", path, tok_card);
+    CHECK(a.status == 200 && a.len > 1000 && !memcmp(a.body, "%PDF-", 5), "then one alone is drawn: %d", a.status);
+    free(a.body);
+}
+
 static void access_is_that_of_the_other_exports(void)
 {
     answer a = http("GET", path_of(rec, "export.pdf"), NULL);
@@ -426,6 +486,7 @@ int main(void)
     RUN(a_signed_report_comes_as_a_one_page_pdf_attachment);
     RUN(access_is_that_of_the_other_exports);
     RUN(every_export_is_audited);
+    RUN(drawings_run_beside_the_loop_two_at_a_time);
     RUN(an_amendment_is_exported_as_its_own_version);
     harness_stop(&hs);
     free(src_samples);
