@@ -7,7 +7,7 @@
  * that the model sees a consistent (if less informed) vector. The signal window of a beat is
  * -250..+400 ms around the fiducial point, resampled to a 5 ms grid so that the features and
  * the model do not depend on the sample rate. */
-#include "beatclass.h"
+#include "beatclass_model.h"
 
 #include "rhythm_af.h"
 
@@ -45,10 +45,13 @@ typedef struct {
     float t[NL * G];
     float weight;
     long n;
+    float spread;  /* running mean of 1 - (aligned QRS correlation) of the beats that joined */
+    float prem;    /* running mean of their RR before / local RR: near 1 for a conducted shape */
 } cluster;
 
 struct bc_stream {
     const bc_model *model;
+    bc_rule_opts rules;
     double fs;
     int nleads, used, keep;
     float *ring[NL];
@@ -58,8 +61,10 @@ struct bc_stream {
     size_t p_head, p_count, p_cap;
     bc_beat *out;
     size_t o_head, o_count, o_cap;
-    cluster bank[NBANK];
+    cluster bank[NBANK];    /* shapes as the detector's fiducial point gives them: the model's */
     int nbank;
+    cluster abank[NBANK];   /* shapes aligned to each other: the rules' (dom_*, clu_* features) */
+    int nabank;
     int64_t prev_sample;    /* last emitted beat, -1 before the first */
     float prev_w[NL * G];   /* its window */
     double rr_hist[RR_LOCAL];
@@ -75,6 +80,8 @@ static const char *const names[] = {
     "rr_post_pre", "rr_local_long", "rr_local_cv", "prem_regular", "prem_shape", "qrs_width", "qrs_width_ratio", "det_match", "det_strength",
     "l0_corr_qrs", "l0_corr_all", "l0_corr_p", "l0_corr_t", "l0_amp_ratio", "l0_diff_qrs",
     "l1_corr_qrs", "l1_corr_all", "l1_corr_p", "l1_corr_t", "l1_amp_ratio", "l1_diff_qrs",
+    "dom_acorr_l0", "dom_acorr_l1", "dom_adiff_l0", "dom_adiff_l1", "dom_shift", "width_diff",
+    "dom_spread", "clu_prem", "clu_share",
     "l0_m-250", "l0_m-200", "l0_m-150", "l0_m-100", "l0_m-75", "l0_m-50", "l0_m-25", "l0_m0",
     "l0_m25", "l0_m50", "l0_m75", "l0_m100", "l0_m150", "l0_m200", "l0_m250", "l0_m300",
     "l0_m350", "l0_m400",
@@ -85,7 +92,8 @@ static const char *const names[] = {
 static const int morph_ms[] = {-250, -200, -150, -100, -75, -50, -25, 0, 25, 50, 75, 100,
                                150, 200, 250, 300, 350, 400};
 #define L0 16 /* first per-lead template feature */
-#define M0 (L0 + 6 * NL) /* first morphology sample */
+#define D0 (L0 + 6 * NL) /* first aligned-to-the-dominant-beat feature */
+#define M0 (D0 + 9) /* first morphology sample */
 #define NFEAT ((int)(sizeof names / sizeof names[0]))
 #define NMORPH ((int)(sizeof morph_ms / sizeof morph_ms[0]))
 _Static_assert(NFEAT <= BC_MAX_FEATURES, "feature vector too long");
@@ -94,6 +102,8 @@ _Static_assert(NFEAT == M0 + NL * NMORPH, "feature names out of step with the fe
 int bc_feature_count(void) { return NFEAT; }
 
 const char *bc_feature_name(int i) { return i >= 0 && i < NFEAT ? names[i] : ""; }
+
+int bc_feature_rule_only(int i) { return i >= D0 && i < M0; }
 
 bc_stream *bc_stream_create(const bc_model *model, double fs, int nleads, int keep_features,
                             char *err, size_t errlen)
@@ -105,6 +115,7 @@ bc_stream *bc_stream_create(const bc_model *model, double fs, int nleads, int ke
     bc_stream *s = calloc(1, sizeof *s);
     if (!s) goto oom;
     s->model = model;
+    bc_rule_opts_default(&s->rules);
     s->fs = fs;
     s->nleads = nleads;
     s->used = nleads < NL ? nleads : NL;
@@ -219,36 +230,46 @@ static float ppk(const float *a)
 
 /* QRS duration in seconds: from the steepest slope near the fiducial point outwards to where
  * the summed slope of the leads (each scaled to its template amplitude) stays under 15 % of it. */
-static double qrs_width(const float *w, const float *scale)
+static double qrs_width(const float *w, const float *scale, int centre)
 {
     float slope[G];
     float mx = 0;
     for (int k = 0; k + 1 < G; k++) {
         slope[k] = 0;
         for (int l = 0; l < NL; l++) slope[k] += fabsf(w[l * G + k + 1] - w[l * G + k]) / scale[l];
-        if (k >= GI(-70) && k <= GI(70) && slope[k] > mx) mx = slope[k];
+        if (k >= centre - 70 / STEP_MS && k <= centre + 70 / STEP_MS && slope[k] > mx) mx = slope[k];
     }
     slope[G - 1] = 0;
     float thr = 0.15f * mx;
-    int on = Z, off = Z;
+    int on = centre, off = centre;
     while (on > GI(-150) && !(slope[on] < thr && slope[on - 1] < thr)) on--;
     while (off < GI(200) && !(slope[off] < thr && slope[off + 1] < thr)) off++;
     return (off - on) * STEP_MS * 1e-3;
 }
 
 /* Index of the cluster with the most weight (the dominant beat), -1 if none. */
-static int dominant(const bc_stream *s)
+static int dominant(const cluster *bank, int nbank)
 {
     int best = -1;
-    for (int c = 0; c < s->nbank; c++)
-        if (best < 0 || s->bank[c].weight > s->bank[best].weight) best = c;
+    for (int c = 0; c < nbank; c++)
+        if (best < 0 || bank[c].weight > bank[best].weight) best = c;
     return best;
 }
 
-/* Adds the beat to the cluster it matches (its template moves towards it), or starts a new
- * cluster in place of the lightest one. No labels: the dominant cluster is whatever shape the
- * record mostly has. */
-static void bank_update(bc_stream *s, const float *w)
+/* The slot for a new cluster: a free one, else the lightest. */
+static int bank_slot(cluster *bank, int *nbank)
+{
+    if (*nbank < NBANK) return (*nbank)++;
+    int best = 0;
+    for (int c = 1; c < NBANK; c++)
+        if (bank[c].weight < bank[best].weight) best = c;
+    return best;
+}
+
+/* Adds the beat to the cluster it matches without alignment (its template moves towards it), or
+ * starts a new cluster in place of the lightest one: the model's templates. No labels: the
+ * dominant cluster is whatever shape the record mostly has. */
+static void bank_update_plain(bc_stream *s, const float *w)
 {
     int best = -1;
     double best_c = MATCH_CORR;
@@ -264,13 +285,7 @@ static void bank_update(bc_stream *s, const float *w)
     }
     for (int c = 0; c < s->nbank; c++) s->bank[c].weight *= BANK_DECAY;
     if (best < 0) {
-        if (s->nbank < NBANK) {
-            best = s->nbank++;
-        } else {
-            best = 0;
-            for (int c = 1; c < NBANK; c++)
-                if (s->bank[c].weight < s->bank[best].weight) best = c;
-        }
+        best = bank_slot(s->bank, &s->nbank);
         memcpy(s->bank[best].t, w, sizeof s->bank[best].t);
         s->bank[best].weight = 1.0f;
         s->bank[best].n = 1;
@@ -280,6 +295,63 @@ static void bank_update(bc_stream *s, const float *w)
     c->n++;
     float a = 1.0f / (float)(c->n < BANK_SLOW ? c->n : BANK_SLOW);
     for (int k = 0; k < NL * G; k++) c->t[k] += a * (w[k] - c->t[k]);
+    c->weight += 1.0f;
+}
+
+/* The cluster the beat matches best once aligned to it (QRS correlation of both leads and
+ * amplitude), -1 if none; *shift and *cc are the alignment and correlation with it. */
+static int bank_match(const cluster *bank, int nbank, const float *w, int *shift, double *cc)
+{
+    int best = -1;
+    double best_c = MATCH_CORR;
+    *shift = 0;
+    *cc = 0;
+    for (int c = 0; c < nbank; c++) {
+        const float *t = bank[c].t;
+        double ac;
+        int sh = align(w, t, &ac);
+        float pt = ppk(t), pb = ppk(w);
+        double amp = pt > 0 ? pb / pt : 0;
+        if (ac >= best_c && amp >= MATCH_AMP_LO && amp <= MATCH_AMP_HI) {
+            best_c = ac;
+            best = c;
+            *shift = sh;
+            *cc = ac;
+        }
+    }
+    return best;
+}
+
+/* Adds the beat to aligned cluster `best` (its template moves towards the beat, aligned by
+ * shift), or starts a new one in place of the lightest when best < 0. prem is the beat's RR
+ * before / local RR. */
+static void bank_update_aligned(bc_stream *s, const float *w, int best, int shift, double cc,
+                                double prem)
+{
+    for (int c = 0; c < s->nabank; c++) s->abank[c].weight *= BANK_DECAY;
+    if (best < 0) {
+        best = bank_slot(s->abank, &s->nabank);
+        cluster *c = &s->abank[best];
+        memcpy(c->t, w, sizeof c->t);
+        c->weight = 1.0f;
+        c->n = 1;
+        c->spread = 0.05f; /* unknown yet: a typical spread of a clean shape */
+        c->prem = (float)prem;
+        return;
+    }
+    cluster *c = &s->abank[best];
+    c->n++;
+    float a = 1.0f / (float)(c->n < BANK_SLOW ? c->n : BANK_SLOW);
+    /* The template learns the beat as aligned to it, so that a fiducial point that wanders
+     * between the R and the S wave does not smear it. */
+    for (int l = 0; l < NL; l++)
+        for (int k = 0; k < G; k++) {
+            int j = k + shift;
+            if (j < 0 || j >= G) continue;
+            c->t[l * G + k] += a * (w[l * G + j] - c->t[l * G + k]);
+        }
+    c->spread += a * ((float)(1.0 - cc) - c->spread);
+    c->prem += a * ((float)prem - c->prem);
     c->weight += 1.0f;
 }
 
@@ -340,14 +412,14 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
     f[9] = (float)cv;
     f[10] = (float)(prem / (cv + 0.05));
 
-    int d = dominant(s);
+    int d = dominant(s->bank, s->nbank);
     const float *t = d >= 0 ? s->bank[d].t : p->w;
     float scale[NL];
     for (int l = 0; l < NL; l++) {
         scale[l] = ppk(t + l * G);
         if (scale[l] < 10.0f) scale[l] = 10.0f; /* a flat lead: 10 µV keeps its features small */
     }
-    double wb = qrs_width(p->w, scale), wt = qrs_width(t, scale);
+    double wb = qrs_width(p->w, scale, Z), wt = qrs_width(t, scale, Z);
     f[L0 - 4] = (float)wb;
     f[L0 - 3] = (float)(wt > 0 ? wb / wt : 1.0);
     f[L0 - 2] = p->b.match;
@@ -367,6 +439,34 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
         for (int m = 0; m < NMORPH; m++) f[M0 + l * NMORPH + m] = a[GI(morph_ms[m])] / scale[l];
     }
 
+    /* The beat against the dominant template once aligned to it (both leads shifted together):
+     * judged against the record's own usual beat and how much that beat itself varies, a wide
+     * bundle-branch-block beat that is the patient's usual shape is not ectopic. */
+    int da = dominant(s->abank, s->nabank);
+    const float *ta = da >= 0 ? s->abank[da].t : p->w;
+    double dcc = 1.0;
+    int dsh = da >= 0 ? align(p->w, ta, &dcc) : 0;
+    for (int l = 0; l < NL; l++) {
+        const float *a = p->w + l * G, *b = ta + l * G;
+        f[D0 + l] = (float)corr_at(a, b, GI(-100), GI(100), dsh);
+        double e = 0;
+        for (int k = GI(-100); k <= GI(100); k++) {
+            double v = a[k + dsh] - b[k];
+            e += v * v;
+        }
+        f[D0 + 2 + l] = (float)(sqrt(e / (GI(100) - GI(-100) + 1)) / scale[l]);
+    }
+    f[D0 + 4] = (float)(abs(dsh) * STEP_MS * 1e-3);
+    f[D0 + 5] = (float)(qrs_width(p->w, scale, Z + dsh) - qrs_width(ta, scale, Z));
+    f[D0 + 6] = da >= 0 ? s->abank[da].spread : 0.05f;
+    int msh;
+    double mcc;
+    int mc = bank_match(s->abank, s->nabank, p->w, &msh, &mcc);
+    /* The shape's own timing: a cluster whose beats come on time is a conducted rhythm (e.g.
+     * intermittent bundle-branch block), one whose beats come early is ectopic. */
+    f[D0 + 7] = mc >= 0 ? s->abank[mc].prem : (float)(pre / local);
+    f[D0 + 8] = mc >= 0 && da >= 0 ? s->abank[mc].weight / s->abank[da].weight : 0.0f;
+
     if (s->prev_sample >= 0) {
         double rr = (double)(p->b.sample - s->prev_sample) / fs;
         s->rr_hist[s->rr_pos] = clamp_rr(rr);
@@ -383,7 +483,8 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
         if (s->ctx_n < RR_CTX) s->ctx_n++;
     }
     s->prev_sample = p->b.sample;
-    bank_update(s, p->w);
+    bank_update_plain(s, p->w);
+    bank_update_aligned(s, p->w, mc, msh, mcc, pre / local);
 }
 
 static int push_out(bc_stream *s, const bc_beat *b)
@@ -431,6 +532,7 @@ static int emit(bc_stream *s)
             o.confidence = 0.0f;
         } else if (s->model) {
             o.label = bc_model_classify(s->model, o.features, &o.confidence);
+            o.label = bc_rules_apply(&s->rules, o.label, o.features);
             /* MIT-BIH, like AAMI, labels the beats of AF 'N' however early they come: in AF an
              * early beat is the rhythm, not an atrial premature beat. */
             if (o.label == 'S' && in_af) o.label = 'N';

@@ -71,6 +71,30 @@ void bc_stream_finish(bc_stream *s);
  * unchanged): MIT-BIH, like AAMI, labels the beats of AF 'N' however early they come. */
 int bc_stream_next(bc_stream *s, bc_beat *out);
 
+/* Rules applied after the model, on a beat's own features (so that cross-validation applies
+ * them exactly as the stream does). Physiological vetoes of a 'V' label, judged against the
+ * recording's own dominant beat (features dom_*, clu_*):
+ *  - match: the beat, aligned to the dominant template, correlates with it on every lead at
+ *    least max(match_floor, 1 - match_k * the template's own spread), is at most width_s wider
+ *    and of the template's amplitude (0.7..1.4 on every lead), and it and its shape come on time
+ *    (RR before / local RR >= match_prem: a shape that comes early is ectopic even when it is the
+ *    commonest, as in bigeminy): the patient's usual beat, however wide (bundle-branch block),
+ *    so 'N'. match_k 0 turns it off.
+ *  - on time: the beat and the shape it belongs to (its cluster's running mean) come on time
+ *    (RR before / local RR >= ontime_prem), without a compensatory pause, at a rate under 100/min:
+ *    a conducted shape (intermittent bundle-branch block), so 'N'. ontime_prem 0 turns it off. */
+typedef struct {
+    double match_k, match_floor, width_s, match_prem;
+    double ontime_prem;
+} bc_rule_opts;
+
+/* The settings chosen by cross-validation on DS1 (`ecgnet train --cv --rule-...`). */
+void bc_rule_opts_default(bc_rule_opts *o);
+
+/* The label after the rules, for a beat the model labelled `label` (features: bc_feature_count()
+ * values of this program). */
+char bc_rules_apply(const bc_rule_opts *o, char label, const float *features);
+
 /* Feature names of this program, in model order (for the model file header and reports). */
 int bc_feature_count(void);
 const char *bc_feature_name(int i);
@@ -91,6 +115,9 @@ typedef struct {
     double ridge;
     double prior_power;
     long min_count;
+    int rule_inputs;  /* 1: the features meant for the rules after the model (dom_*, clu_*) are
+                         model inputs too; 0 (default, chosen by cross-validation on DS1): they
+                         are not (std 0 in the file) */
 } bc_fit_opts;
 
 /* The defaults, chosen by leave-one-record-out cross-validation on DS1 (see cmd/cmd_train.c). */
@@ -132,6 +159,7 @@ typedef struct {
     int members;   /* networks trained from different seeds whose scores are averaged: stored
                       as one network of hidden * members units (at most 64) */
     uint64_t seed;
+    int rule_inputs;  /* as in bc_fit_opts */
 } bc_mlp_opts;
 
 /* The defaults, chosen by 4-fold (by record) cross-validation on DS1, the epoch count included

@@ -24,6 +24,7 @@ void bc_mlp_opts_default(bc_mlp_opts *o)
     o->l2 = 1e-2;
     o->prior_power = 1.0;
     o->min_count = 50;
+    o->rule_inputs = 0;
     o->seed = 1;
 }
 
@@ -171,7 +172,7 @@ int bc_fit_mlp(const float *X, const char *y, size_t n, const char *records, con
     long nk[BC_MAX_CLASSES];
     if (!m || !(cls = malloc((n ? n : 1) * sizeof *cls))) goto oom;
     m->version = BC_MODEL_VERSION_MLP;
-    size_t used = bc_prepare(m, X, y, n, opts->min_count, cls, nk, err, errlen);
+    size_t used = bc_prepare(m, X, y, n, opts->min_count, cls, nk, opts->rule_inputs, err, errlen);
     if (!used) goto fail;
     layout L = {.F = (size_t)m->nfeat, .H = (size_t)opts->hidden, .K = (size_t)m->nclass};
     const size_t F = L.F, H = L.H, K = L.K;

@@ -30,15 +30,33 @@ struct bc_model {
     char describe[768];
 };
 
+/* Indices of the features the rules after the model read (beatclass_rules.c); beatclass.c
+ * checks them against its feature names. */
+enum {
+    BC_F_RR_LOCAL = 2,
+    BC_F_RR_PRE_LOCAL = 4,
+    BC_F_RR_POST_LOCAL = 5,
+    BC_F_AMP_RATIO = 20,   /* l0_amp_ratio; lead 1's is 6 further */
+    BC_F_DOM_ACORR = 28,   /* dom_acorr_l0, dom_acorr_l1 */
+    BC_F_WIDTH_DIFF = 33,
+    BC_F_DOM_SPREAD = 34,
+    BC_F_CLU_PREM = 35,
+};
+
 /* Fills m->describe from the other fields. */
 void bc_model_set_describe(bc_model *m);
+
 
 /* Shared by the trainers. Maps each beat's AAMI label to a class index of m (cls[i], -1 for a beat
  * left out), keeping the classes with at least min_count beats (m->classes, m->nclass, nk[k]
  * beats each); then sets m->mean/std/inv_std over the beats kept, each beat alike. Returns the
  * number of beats kept, or 0 with err (fewer than two classes, a non-finite feature). */
 size_t bc_prepare(bc_model *m, const float *X, const char *y, size_t n, long min_count, int *cls,
-                  long *nk, char *err, size_t errlen);
+                  long *nk, int rule_inputs, char *err, size_t errlen);
+
+/* 1 for a feature the rules after the model read and the model leaves out unless asked
+ * (dom_*, clu_*); such a feature gets std 0 in the file, which makes it no input at all. */
+int bc_feature_rule_only(int i);
 
 /* Sets the records, program and date lines ($SOURCE_DATE_EPOCH when set) and the description. */
 void bc_model_stamp(bc_model *m, const char *records);

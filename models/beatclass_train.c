@@ -19,6 +19,7 @@ void bc_fit_opts_default(bc_fit_opts *o)
     o->ridge = 3.0;
     o->prior_power = 1.0;
     o->min_count = 50;
+    o->rule_inputs = 0;
 }
 
 static void set_date(bc_model *m)
@@ -39,7 +40,7 @@ void bc_model_stamp(bc_model *m, const char *records)
 }
 
 size_t bc_prepare(bc_model *m, const float *X, const char *y, size_t n, long min_count, int *cls,
-                  long *nk, char *err, size_t errlen)
+                  long *nk, int rule_inputs, char *err, size_t errlen)
 {
     const int F = bc_feature_count();
     long count[5] = {0};
@@ -93,6 +94,7 @@ size_t bc_prepare(bc_model *m, const float *X, const char *y, size_t n, long min
         double sd = sqrt(ss / (double)used);
         m->mean[f] = (float)mean;
         m->std[f] = sd > 1e-9 * (fabs(mean) + 1e-30) && sd > 0 ? (float)sd : 0.0f;
+        if (!rule_inputs && bc_feature_rule_only(f)) m->std[f] = 0.0f;
         m->inv_std[f] = m->std[f] > 0 ? 1.0f / m->std[f] : 0.0f;
     }
     return used;
@@ -116,7 +118,7 @@ int bc_fit(const float *X, const char *y, size_t n, const char *records, const b
     m->version = BC_MODEL_VERSION_LDA;
     cls = malloc((n ? n : 1) * sizeof *cls);
     if (!cls) goto oom;
-    size_t used = bc_prepare(m, X, y, n, opts->min_count, cls, nk, err, errlen);
+    size_t used = bc_prepare(m, X, y, n, opts->min_count, cls, nk, opts->rule_inputs, err, errlen);
     if (!used) goto fail;
     const int K = m->nclass;
     z = malloc(used * (size_t)F * sizeof *z);

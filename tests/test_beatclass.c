@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include "beatclass.h"
+#include "beatclass_model.h"
 #include "ec57_classes.h"
 #include "pipeline.h"
 #include "synth.h"
@@ -518,6 +519,128 @@ static void feature_names_are_unique_and_fit_the_limit(void)
     CHECK(bc_feature_name(n)[0] == 0 && bc_feature_name(-1)[0] == 0, "out of range gives ''");
 }
 
+static void the_rules_read_the_features_they_name(void)
+{
+    CHECK(!strcmp(bc_feature_name(BC_F_RR_LOCAL), "rr_local"), "%s", bc_feature_name(BC_F_RR_LOCAL));
+    CHECK(!strcmp(bc_feature_name(BC_F_RR_PRE_LOCAL), "rr_pre_local"), "%s", bc_feature_name(BC_F_RR_PRE_LOCAL));
+    CHECK(!strcmp(bc_feature_name(BC_F_RR_POST_LOCAL), "rr_post_local"), "%s", bc_feature_name(BC_F_RR_POST_LOCAL));
+    CHECK(!strcmp(bc_feature_name(BC_F_AMP_RATIO), "l0_amp_ratio"), "%s", bc_feature_name(BC_F_AMP_RATIO));
+    CHECK(!strcmp(bc_feature_name(BC_F_AMP_RATIO + 6), "l1_amp_ratio"), "%s", bc_feature_name(BC_F_AMP_RATIO + 6));
+    CHECK(!strcmp(bc_feature_name(BC_F_DOM_ACORR), "dom_acorr_l0"), "%s", bc_feature_name(BC_F_DOM_ACORR));
+    CHECK(!strcmp(bc_feature_name(BC_F_DOM_ACORR + 1), "dom_acorr_l1"), "%s", bc_feature_name(BC_F_DOM_ACORR + 1));
+    CHECK(!strcmp(bc_feature_name(BC_F_WIDTH_DIFF), "width_diff"), "%s", bc_feature_name(BC_F_WIDTH_DIFF));
+    CHECK(!strcmp(bc_feature_name(BC_F_DOM_SPREAD), "dom_spread"), "%s", bc_feature_name(BC_F_DOM_SPREAD));
+    CHECK(!strcmp(bc_feature_name(BC_F_CLU_PREM), "clu_prem"), "%s", bc_feature_name(BC_F_CLU_PREM));
+}
+
+/* A beat at 75/min that is, aligned, the record's dominant shape on both leads (as in left
+ * bundle-branch block, where every beat is wide). */
+static void usual_beat(float *f)
+{
+    for (int i = 0; i < BC_MAX_FEATURES; i++) f[i] = 0.0f;
+    f[BC_F_RR_LOCAL] = 0.8f;
+    f[BC_F_RR_PRE_LOCAL] = 1.0f;
+    f[BC_F_RR_POST_LOCAL] = 1.0f;
+    f[BC_F_AMP_RATIO] = f[BC_F_AMP_RATIO + 6] = 1.0f;
+    f[BC_F_DOM_ACORR] = f[BC_F_DOM_ACORR + 1] = 0.98f;
+    f[BC_F_DOM_SPREAD] = 0.01f;
+    f[BC_F_WIDTH_DIFF] = 0.0f;
+    f[BC_F_CLU_PREM] = 1.0f;
+}
+
+static void a_v_label_on_the_patients_usual_beat_becomes_n_unless_the_beat_is_early(void)
+{
+    bc_rule_opts o;
+    bc_rule_opts_default(&o);
+    float f[BC_MAX_FEATURES];
+    usual_beat(f);
+    CHECK(bc_rules_apply(&o, 'V', f) == 'N', "the usual shape on time is N");
+    CHECK(bc_rules_apply(&o, 'S', f) == 'S' && bc_rules_apply(&o, 'N', f) == 'N', "only V is vetoed");
+    /* Bigeminy: the commonest shape may be the ectopic one, and it comes early. */
+    usual_beat(f);
+    f[BC_F_RR_PRE_LOCAL] = f[BC_F_CLU_PREM] = 0.6f;
+    f[BC_F_RR_POST_LOCAL] = 1.4f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "an early beat of the dominant shape stays V");
+    /* The match alone (the on-time rule would pass these beats too): another shape on one lead
+     * only is still another shape. */
+    bc_rule_opts m = o;
+    m.ontime_prem = 0;
+    usual_beat(f);
+    CHECK(bc_rules_apply(&m, 'V', f) == 'N', "the match alone makes the usual shape N");
+    f[BC_F_DOM_ACORR + 1] = 0.5f;
+    CHECK(bc_rules_apply(&m, 'V', f) == 'V', "a beat unlike the template on lead 2 stays V");
+    usual_beat(f);
+    f[BC_F_WIDTH_DIFF] = 0.06f;
+    CHECK(bc_rules_apply(&m, 'V', f) == 'V', "a beat 60 ms wider than the template stays V");
+    usual_beat(f);
+    f[BC_F_AMP_RATIO] = 2.0f;
+    CHECK(bc_rules_apply(&m, 'V', f) == 'V', "a beat twice the template's amplitude stays V");
+    /* "Within the template's own spread": a template whose beats vary a lot accepts more. */
+    usual_beat(f);
+    f[BC_F_DOM_ACORR] = f[BC_F_DOM_ACORR + 1] = 0.85f;
+    f[BC_F_DOM_SPREAD] = 0.005f;
+    CHECK(bc_rules_apply(&m, 'V', f) == 'V', "0.85 against a template steady to 0.995 stays V");
+    f[BC_F_DOM_SPREAD] = 0.03f;
+    CHECK(bc_rules_apply(&m, 'V', f) == 'N', "0.85 against a template that varies by 0.03 is N");
+    f[BC_F_DOM_ACORR] = 0.7f;
+    f[BC_F_DOM_SPREAD] = 0.1f;
+    CHECK(bc_rules_apply(&m, 'V', f) == 'V', "under the floor (0.8) it stays V however it varies");
+}
+
+static void a_v_label_on_a_shape_that_comes_on_time_becomes_n_unless_fast_or_paused(void)
+{
+    bc_rule_opts o;
+    bc_rule_opts_default(&o);
+    float f[BC_MAX_FEATURES];
+    /* Intermittent bundle-branch block: another shape, but conducted on time. */
+    usual_beat(f);
+    f[BC_F_DOM_ACORR] = -0.4f;
+    f[BC_F_DOM_ACORR + 1] = 0.1f;
+    f[BC_F_WIDTH_DIFF] = 0.05f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'N', "another shape on time is N");
+    f[BC_F_RR_POST_LOCAL] = 1.3f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "followed by a compensatory pause it stays V");
+    f[BC_F_RR_POST_LOCAL] = 1.0f;
+    f[BC_F_RR_LOCAL] = 0.5f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "at 120/min (a run of VT) it stays V");
+    f[BC_F_RR_LOCAL] = 0.8f;
+    f[BC_F_CLU_PREM] = 0.7f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "a shape whose beats usually come early stays V");
+    f[BC_F_CLU_PREM] = 1.0f;
+    f[BC_F_RR_PRE_LOCAL] = 0.8f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "an early beat stays V");
+    bc_rule_opts off = o;
+    off.match_k = 0;
+    off.ontime_prem = 0;
+    usual_beat(f);
+    CHECK(bc_rules_apply(&off, 'V', f) == 'V', "rules turned off leave V alone");
+}
+
+static void the_model_leaves_out_the_features_only_the_rules_read(void)
+{
+    bc_model *m = synthetic_model_of(1);
+    synth_ecg *e = generate(2, 60.0, 0.1, 0.1, 31);
+    pipeline *p;
+    const pipeline_result *r = run(e, NULL, 1, 4096, &p);
+    const int F = bc_feature_count();
+    int n_rule = 0, same = 1;
+    for (int i = 0; i < F; i++) n_rule += bc_feature_rule_only(i);
+    CHECK(n_rule >= 5, "%d rule-only features", n_rule);
+    for (size_t b = 0; b < r->nbeats && same; b++) {
+        float x[BC_MAX_FEATURES], c0, c1;
+        memcpy(x, r->features + b * (size_t)F, (size_t)F * sizeof *x);
+        char l0 = bc_model_classify(m, x, &c0);
+        for (int i = 0; i < F; i++)
+            if (bc_feature_rule_only(i)) x[i] = 1000.0f;
+        char l1 = bc_model_classify(m, x, &c1);
+        same = l0 == l1 && c0 == c1;
+    }
+    CHECK(same, "changing the rule-only features changes the model's output");
+    pipeline_free(p);
+    synth_free(e);
+    bc_model_free(m);
+}
+
 int main(void)
 {
     RUN(a_model_trained_on_one_record_labels_another_records_v_beats);
@@ -534,5 +657,9 @@ int main(void)
     RUN(a_missing_model_file_is_named);
     RUN(the_default_model_is_found_and_matches_this_program);
     RUN(feature_names_are_unique_and_fit_the_limit);
+    RUN(the_rules_read_the_features_they_name);
+    RUN(a_v_label_on_the_patients_usual_beat_becomes_n_unless_the_beat_is_early);
+    RUN(a_v_label_on_a_shape_that_comes_on_time_becomes_n_unless_fast_or_paused);
+    RUN(the_model_leaves_out_the_features_only_the_rules_read);
     return check_report();
 }
