@@ -24,6 +24,7 @@ int cmd_device(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
 
 /* ecgnetd's data directory when no --data is given (the daemon's default too). */
 #define CMD_DEFAULT_DATA_DIR "./ecgnet-data"

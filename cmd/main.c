@@ -27,6 +27,8 @@ static const char usage[] =
     "                 stream a record to ecgnetd as one or many devices would\n"
     "  backup DEST [--data DIR]\n"
     "                 copy the data directory consistently, also while ecgnetd runs\n"
+    "  retention [--data DIR] [--outpatient-years N] [--inpatient-years N] [--apply]\n"
+    "                 list (and with --apply delete) the samples of recordings past their retention\n"
     "\n"
     "`ecgnet COMMAND --help` describes each command.\n"
     "\n"
@@ -58,6 +60,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "device")) return cmd_device(argc - 1, argv + 1);
     if (!strcmp(argv[1], "user")) return cmd_user(argc - 1, argv + 1);
     if (!strcmp(argv[1], "backup")) return cmd_backup(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "retention")) return cmd_retention(argc - 1, argv + 1);
     fprintf(stderr, "ecgnet: unknown command '%s'\n\n%s", argv[1], usage);
     return CMD_EUSAGE;
 }

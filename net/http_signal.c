@@ -1,9 +1,10 @@
 /* http_signal.c — GET /api/recordings/{id}/signal: a window of a recording's samples in microvolts,
- * read from its journal (which also serves recordings still being received); the window reader
- * is shared with the PDF export (http_pdf.c). */
+ * read from its journal (which also serves recordings still being received; 410 once purged after
+ * its retention period); the window reader is shared with the PDF export (http_pdf.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http_impl.h"
 #include "journal.h"
@@ -120,6 +121,15 @@ int http_signal(http_req *r, int64_t id)
     store_review_item it;
     int src = store_review_get(r->ctx->st, &r->user, id, &it, err, sizeof err);
     if (src != STORE_OK) return http_reply_store(r, src, err);
+    if (it.rec.purged_ms) { /* the recording, its report and audit stay; its samples are gone for good */
+        char msg[160], day[32];
+        time_t t = (time_t)(it.rec.purged_ms / 1000);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm)) snprintf(day, sizeof day, "?");
+        snprintf(msg, sizeof msg, "the samples of recording %lld were deleted on %s after its retention period",
+                 (long long)id, day);
+        return http_reply_error(r, 410, msg);
+    }
 
     int64_t from, step, count;
     if (arg(r, "from", 0, INT64_MAX / 2, 0, &from) || arg(r, "step", 1, SIGNAL_MAX_STEP, 1, &step) ||

@@ -210,6 +210,7 @@ static int load(rec *r, ingest_session *hs, char *err, size_t errlen)
         snprintf(sr.recording, sizeof sr.recording, "%s", r->recording);
         snprintf(sr.patient_id, sizeof sr.patient_id, "%s", hs->hello.patient.id);
         snprintf(sr.mode, sizeof sr.mode, "%s", hs->hello.mode == PROTO_MODE_CONTINUOUS ? "continuous" : "resting");
+        snprintf(sr.encounter, sizeof sr.encounter, "%s", proto_encounter_name(hs->hello.encounter));
         sr.fs = hs->hello.fs;
         sr.nleads = hs->hello.nleads;
         if (path_join(sr.journal, sizeof sr.journal, g->data_dir, "journal", r->device, r->recording, ".ej")) {

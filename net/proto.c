@@ -213,6 +213,14 @@ int proto_hello_parse(const char *text, size_t len, proto_hello *h, char *err, s
         snprintf(err, errlen, "hello: \"mode\" must be \"resting\" or \"continuous\"");
         goto out;
     }
+    if (string_member(o, "encounter", 0, buf, sizeof buf, err, errlen)) goto out;
+    if (!buf[0] && !cJSON_GetObjectItemCaseSensitive(o, "encounter")) h->encounter = PROTO_ENCOUNTER_UNSTATED;
+    else if (!strcmp(buf, "outpatient")) h->encounter = PROTO_ENCOUNTER_OUTPATIENT;
+    else if (!strcmp(buf, "inpatient")) h->encounter = PROTO_ENCOUNTER_INPATIENT;
+    else {
+        snprintf(err, errlen, "hello: \"encounter\" must be \"outpatient\" or \"inpatient\" (or absent: outpatient)");
+        goto out;
+    }
     const cJSON *df = cJSON_GetObjectItemCaseSensitive(o, "device_filter");
     if (df) {
         if (!cJSON_IsObject(df) || number_member(df, "highpass_hz", 0, 1000, &h->dev_hp_hz) < 0 ||
@@ -279,12 +287,19 @@ static char *hello_to_json(const proto_hello *h, int with_token)
         !add_exact_number(df, "lowpass_hz", h->dev_lp_hz) ||
         !add_exact_number(df, "notch_hz", h->dev_notch_hz) ||
         (h->start_time[0] && !cJSON_AddStringToObject(o, "start_time", h->start_time)) ||
-        !cJSON_AddStringToObject(o, "mode", h->mode == PROTO_MODE_CONTINUOUS ? "continuous" : "resting"))
+        !cJSON_AddStringToObject(o, "mode", h->mode == PROTO_MODE_CONTINUOUS ? "continuous" : "resting") ||
+        (h->encounter != PROTO_ENCOUNTER_UNSTATED &&
+         !cJSON_AddStringToObject(o, "encounter", proto_encounter_name(h->encounter))))
         goto out;
     s = cJSON_PrintUnformatted(o);
 out:
     cJSON_Delete(o);
     return s;
+}
+
+const char *proto_encounter_name(proto_encounter e)
+{
+    return e == PROTO_ENCOUNTER_INPATIENT ? "inpatient" : "outpatient";
 }
 
 char *proto_hello_json(const proto_hello *h) { return hello_to_json(h, 0); }

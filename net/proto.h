@@ -55,6 +55,15 @@ enum {
 
 typedef enum { PROTO_MODE_RESTING, PROTO_MODE_CONTINUOUS } proto_mode;
 
+/* The patient's encounter, which decides how long the recording is kept (docs/cli.md, `ecgnet
+ * retention`). UNSTATED (no "encounter" member) counts as outpatient; it is kept apart so that a
+ * hello without the member is rebuilt without it, byte for byte (journals written before the
+ * member existed keep matching). */
+typedef enum { PROTO_ENCOUNTER_UNSTATED, PROTO_ENCOUNTER_OUTPATIENT, PROTO_ENCOUNTER_INPATIENT } proto_encounter;
+
+/* "inpatient" for PROTO_ENCOUNTER_INPATIENT, "outpatient" for anything else (a static string). */
+const char *proto_encounter_name(proto_encounter e);
+
 /* The device's hello, as parsed. Strings are NUL-terminated copies. */
 typedef struct {
     char device[65];          /* [A-Za-z0-9._-], 1..64 */
@@ -69,6 +78,7 @@ typedef struct {
     double dev_hp_hz, dev_lp_hz, dev_notch_hz; /* the device's own filter; 0 = none/unknown */
     char start_time[40];      /* device clock, ISO 8601 as sent, or "" */
     proto_mode mode;
+    proto_encounter encounter;
 } proto_hello;
 
 /* Parses a hello (JSON text of LEN bytes, not necessarily NUL-terminated). Returns 0, or a

@@ -52,7 +52,7 @@ enum {
     STORE_EINVAL = -6     /* a bad argument: the message says which and why */
 };
 
-#define STORE_SCHEMA_VERSION 3     /* the newest schema this code knows and writes */
+#define STORE_SCHEMA_VERSION 4     /* the newest schema this code knows and writes */
 #define STORE_BUSY_TIMEOUT_MS 10000 /* how long a writer waits for another process's write */
 #define STORE_TOKEN_BYTES 32       /* random bytes in a device token */
 #define STORE_TOKEN_CHARS 43       /* its base64url text without padding */
@@ -147,16 +147,22 @@ typedef struct {
     int64_t received_ms;   /* when it began (Unix ms) */
     int64_t ended_ms;      /* when it was finished; 0 while receiving */
     int64_t samples;       /* samples per lead, as of store_recording_finish */
+    char encounter[16];    /* "outpatient" | "inpatient": how long it is kept (see Retention);
+                            * store_recording_begin takes "" as outpatient */
+    int64_t purged_ms;     /* when its samples were deleted after the retention period (Unix ms;
+                            * journal and archive gone, metadata, report and audit kept); 0: not */
 } store_recording;
 
 /* Begins a recording, or resumes it. Uses from R: device, recording, site ("" means the device's
- * own site), patient_id, mode, fs, nleads, journal, received_ms (0 means now). A new recording
+ * own site), patient_id, mode, fs, nleads, journal, received_ms (0 means now), encounter ("",
+ * "outpatient" or "inpatient"; "" means outpatient). A new recording
  * is "receiving", review "new", priority 3; *ID receives its id, *EXISTED 0; audited
  * ("device:<id>", "recording.begin"). If the device already has a recording of that id, this
  * is a resume: *ID is the existing id, *EXISTED 1, nothing else of R is used, and an
  * "interrupted" recording goes back to "receiving" (a "complete" one stays complete: the
  * caller decides whether to accept more samples); audited ("recording.resume"). A resume whose
- * fs or nleads differ from the stored ones is refused with STORE_EINVAL naming both. Returns
+ * fs or nleads differ from the stored ones is refused with STORE_EINVAL naming both, and so is
+ * a resume of a purged recording (its samples are gone: the device must start a new one). Returns
  * STORE_OK, STORE_EINVAL, STORE_ENOTFOUND (unknown device), STORE_ERR. */
 int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *existed, char *err,
                           size_t errlen);
@@ -229,7 +235,7 @@ typedef struct {
 
 /* The queue: recordings that are "complete" or "interrupted", and those still "receiving" but
  * already flagged (priority < 3: a critical flag must reach a cardiologist before the recording
- * ends), matching F (NULL: no filter), ordered by priority, then received_ms (oldest first).
+ * ends), never purged ones (nothing left to read), matching F (NULL: no filter), ordered by priority, then received_ms (oldest first).
  * *OUT is malloc'd (NULL when empty), freed by the caller. Returns STORE_OK, STORE_EINVAL (a
  * max_priority outside -1..3 or an unknown review state), STORE_ERR. */
 int store_queue_list(store *s, const store_queue_filter *f, store_recording **out, size_t *n,
@@ -428,7 +434,7 @@ typedef struct {
 } store_worklist_filter;
 
 /* USER's worklist: the review queue's recordings (as store_queue_list: finished, or still
- * receiving but flagged) that USER may see, matching F (NULL: no filter), most urgent first,
+ * receiving but flagged; never purged) that USER may see, matching F (NULL: no filter), most urgent first,
  * then oldest (received_ms ascending). *OUT is malloc'd (NULL when empty), freed by the caller.
  * Returns STORE_OK, STORE_EINVAL (a bad filter), STORE_EDENIED (a disabled user, or a clinic
  * user's filter naming another site), STORE_ERR. */
@@ -614,5 +620,51 @@ int store_critical_list(store *s, const store_user *user, int open_only, store_c
  * writes an audit row ("server", "critical.escalate") per notice; *N (unless NULL) gets how many.
  * ecgnetd calls it periodically. Returns STORE_OK or STORE_ERR. */
 int store_critical_escalate(store *s, int64_t *n, char *err, size_t errlen);
+
+/* ==== Retention (schema migration 4) ========================================================
+ * The Chinese rules on medical records (《医疗机构病历管理规定（2013年版）》第二十九条): outpatient
+ * records are kept at least 15 years from the patient's last visit, inpatient records at least 30
+ * years from their last discharge; a province may ask for longer. Each recording carries its
+ * class (encounter, from the device's hello). After its retention period its samples (journal and
+ * EDF+ archive) may be deleted: the store first marks it purged, then the caller deletes the
+ * files (`ecgnet retention`). Its metadata, flags, analysis, reports and audit rows stay.
+ *
+ * When is a recording due? Its retention runs from the newest recording of the same patient id
+ * (any class, any site: ecgnet knows neither visits nor discharge dates, only recordings, so a
+ * later recording of the patient restarts the count for all of them; without a patient id, from
+ * its own received_ms). It is due once that time plus its class's retention has passed, it is
+ * no longer "receiving" and it is not purged yet.
+ *
+ * Nothing here deletes early, whatever the caller passes: retention times below the legal minimum
+ * are refused, the purge re-checks inside its transaction with the store's own clock, and the
+ * database itself refuses (by trigger) to mark a recording purged while receiving or before the
+ * minimum has passed since it was received, or to undo a purge. */
+
+/* A retention year: 366 days, so that N of them never end before the N-th calendar anniversary
+ * (whatever the leap days in between; at most N days later). */
+#define STORE_YEAR_MS (366LL * 24 * 60 * 60 * 1000)
+#define STORE_RETENTION_OUTPATIENT_MIN_YEARS 15
+#define STORE_RETENTION_INPATIENT_MIN_YEARS 30
+
+/* The recordings due for deletion as of NOW_MS (Unix ms; 0: now), OUTPATIENT_MS and INPATIENT_MS
+ * the retention of each class (at least STORE_RETENTION_*_MIN_YEARS * STORE_YEAR_MS): finished,
+ * not purged, and the retention from the patient's newest recording has passed (see above);
+ * oldest first. *OUT is malloc'd (NULL when none), freed by the caller. Returns STORE_OK,
+ * STORE_EINVAL (a retention below the minimum: the message cites the rule; NOW_MS negative),
+ * STORE_ERR. */
+int store_retention_due(store *s, int64_t outpatient_ms, int64_t inpatient_ms, int64_t now_ms, store_recording **out,
+                        size_t *n, char *err, size_t errlen);
+
+/* Marks recording ID purged now (the store's clock): purged_ms set, archive path cleared, audited
+ * as ACTOR (1..95 bytes, e.g. "cli"), "recording.purge", naming its files. Checks again, inside
+ * the transaction, that it is due under OUTPATIENT_MS and INPATIENT_MS (as store_retention_due),
+ * so that nothing the caller listed earlier, or passes now, can purge a recording still kept.
+ * *BEFORE (unless NULL) receives the recording as it was: its journal and archive paths are the
+ * files the caller must now delete. The files are not touched here. Returns STORE_OK,
+ * STORE_EINVAL (a retention below the minimum, a bad actor), STORE_ENOTFOUND, STORE_ESTATE (still
+ * receiving, purged already, or within its retention: the message says until when it is kept),
+ * STORE_ERR. */
+int store_recording_purge(store *s, int64_t id, int64_t outpatient_ms, int64_t inpatient_ms, const char *actor,
+                          store_recording *before, char *err, size_t errlen);
 
 #endif

@@ -48,8 +48,18 @@ struct store_stmt {
     unsigned char *blob;                    /* a bytea column, decoded */
 };
 
-/* Reads a recording from columns 0..15 of ST, in the order store_recording.c's RECORDING_SELECT
- * lists them (the review queries select the same first 16). */
+/* Every read of recordings selects these columns, in this order (the review queries select the
+ * same first 18, then their own). */
+#define STORE_DB_RECORDING_COLUMNS                                                                    \
+    "r.id, d.name, r.name, s.name, r.patient_id, r.mode, r.fs, r.nleads, r.journal, r.archive, r.state, " \
+    "r.review, r.priority, r.received_ms, COALESCE(r.ended_ms, 0), r.samples, r.encounter, "             \
+    "COALESCE(r.purged_ms, 0)"
+#define STORE_DB_RECORDING_SELECT                                                                      \
+    "SELECT " STORE_DB_RECORDING_COLUMNS " "                                                           \
+    "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "
+#define STORE_DB_RECORDING_NCOLUMNS 18
+
+/* Reads a recording from columns 0..17 of ST, as STORE_DB_RECORDING_COLUMNS lists them. */
 void store_db_recording_read(store_stmt *st, store_recording *r);
 
 /* Reads one row of ST into ITEM; returns 1 to keep it, 0 to skip it (a row of NULLs). */

@@ -7,11 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every read of recordings selects these columns, in this order (read_row). */
-#define RECORDING_SELECT                                                                          \
-    "SELECT r.id, d.name, r.name, s.name, r.patient_id, r.mode, r.fs, r.nleads, r.journal, "      \
-    "r.archive, r.state, r.review, r.priority, r.received_ms, COALESCE(r.ended_ms, 0), r.samples " \
-    "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "
+#define RECORDING_SELECT STORE_DB_RECORDING_SELECT
 
 void store_db_recording_read(store_stmt *st, store_recording *r)
 {
@@ -32,6 +28,8 @@ void store_db_recording_read(store_stmt *st, store_recording *r)
     r->received_ms = store_sql_int64(st, 13);
     r->ended_ms = store_sql_int64(st, 14);
     r->samples = store_sql_int64(st, 15);
+    store_db_column_text(st, 16, r->encounter, sizeof r->encounter);
+    r->purged_ms = store_sql_int64(st, 17);
 }
 
 static int read_row(store_stmt *st, void *row)
@@ -80,6 +78,9 @@ static int check_new_recording(const store_recording *r, char *err, size_t errle
     if (!r->journal[0] || !memchr(r->journal, '\0', sizeof r->journal))
         return store_db_err(err, errlen, STORE_EINVAL, "journal path must be 1..4095 bytes");
     if (r->received_ms < 0) return store_db_err(err, errlen, STORE_EINVAL, "received_ms must be >= 0");
+    if (r->encounter[0] && strcmp(r->encounter, "outpatient") && strcmp(r->encounter, "inpatient"))
+        return store_db_err(err, errlen, STORE_EINVAL, "encounter must be outpatient or inpatient, not '%.15s'",
+                            r->encounter);
     return STORE_OK;
 }
 
@@ -88,7 +89,9 @@ static int resume(store *s, const store_recording *r, int64_t id, char *err, siz
 {
     store_stmt *st = NULL;
     int rc = STORE_ERR;
-    if (store_db_prepare(s, "SELECT fs, nleads, state FROM recording WHERE id = ?1", &st, err, errlen)) return rc;
+    if (store_db_prepare(s, "SELECT fs, nleads, state, COALESCE(purged_ms, 0) FROM recording WHERE id = ?1", &st, err,
+                         errlen))
+        return rc;
     store_sql_bind_int64(st, 1, id);
     if (store_sql_step(st) != STORE_SQL_ROW) {
         store_db_fail(s, "reading a recording", err, errlen);
@@ -98,8 +101,15 @@ static int resume(store *s, const store_recording *r, int64_t id, char *err, siz
     int nleads = store_sql_int(st, 1);
     char state[16];
     store_db_column_text(st, 2, state, sizeof state);
+    int64_t purged = store_sql_int64(st, 3);
     store_sql_finalize(st);
     st = NULL;
+    if (purged) {
+        rc = store_db_err(err, errlen, STORE_EINVAL,
+                          "recording '%s' of device %s was purged after its retention period (its samples are "
+                          "deleted): it cannot be resumed; record under a new recording id", r->recording, r->device);
+        goto done;
+    }
     if (fs != r->fs || nleads != r->nleads) {
         rc = store_db_err(err, errlen, STORE_EINVAL,
                           "recording '%s' of device %s began at %g Hz with %d leads; a resume at %g Hz "
@@ -166,7 +176,7 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
     if (r->site[0] && store_db_site_id(s, r->site, &site_id, err, errlen)) goto fail;
     if (store_db_prepare(s,
                          "INSERT INTO recording (device_id, name, site_id, patient_id, mode, fs, nleads, journal, "
-                         "received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                         "received_ms, encounter) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
                          &st, err, errlen))
         goto fail;
     store_sql_bind_int64(st, 1, device_id);
@@ -178,6 +188,7 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
     store_sql_bind_int64(st, 7, r->nleads);
     store_sql_bind_text(st, 8, r->journal);
     store_sql_bind_int64(st, 9, r->received_ms ? r->received_ms : store_db_now_ms());
+    store_sql_bind_text(st, 10, r->encounter[0] ? r->encounter : "outpatient");
     if (store_sql_step(st) != STORE_SQL_ROW) {
         store_db_fail(s, "adding a recording", err, errlen);
         goto fail;
@@ -187,8 +198,8 @@ int store_recording_begin(store *s, const store_recording *r, int64_t *id, int *
     st = NULL;
     char actor[96], detail[256];
     snprintf(actor, sizeof actor, "device:%s", r->device);
-    snprintf(detail, sizeof detail, "recording %.128s, %s, %g Hz, %d leads", r->recording, r->mode, r->fs,
-             r->nleads);
+    snprintf(detail, sizeof detail, "recording %.128s, %s, %s, %g Hz, %d leads", r->recording, r->mode,
+             r->encounter[0] ? r->encounter : "outpatient", r->fs, r->nleads);
     if (store_db_audit(s, actor, "recording.begin", new_id, detail, err, errlen)) goto fail;
     if (store_db_commit(s, err, errlen)) goto fail;
     *id = new_id;
@@ -346,7 +357,7 @@ static int review_ok(const char *review)
 
 /* One statement for every filter: a NULL or negative parameter disables its condition. */
 #define QUEUE_WHERE                                                                               \
-    "WHERE (r.state IN ('complete', 'interrupted') OR r.priority < 3) "                            \
+    "WHERE (r.state IN ('complete', 'interrupted') OR r.priority < 3) AND r.purged_ms IS NULL "   \
     "AND (?1 < 0 OR r.priority <= ?1) AND (?2 IS NULL OR s.name = ?2) "                            \
     "AND (?3 IS NULL OR r.review = ?3) AND r.received_ms >= ?4 "
 

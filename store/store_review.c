@@ -22,7 +22,8 @@
 #define ITEM_SELECT                                                                                \
     "SELECT r.id, d.name, r.name, s.name, r.patient_id, r.mode, r.fs, r.nleads, r.journal, "       \
     "r.archive, r.state, " EFFECTIVE_REVIEW ", r.priority, r.received_ms, COALESCE(r.ended_ms, 0), "  \
-    "r.samples, CASE WHEN r.claim_expires_ms > ?50 THEN COALESCE(c.name, '') ELSE '' END, "       \
+    "r.samples, r.encounter, COALESCE(r.purged_ms, 0), "                                          \
+    "CASE WHEN r.claim_expires_ms > ?50 THEN COALESCE(c.name, '') ELSE '' END, "                  \
     "CASE WHEN r.claimed_by IS NOT NULL AND r.claim_expires_ms > ?50 THEN r.claim_expires_ms ELSE 0 END, " \
     "COALESCE(r.opened_ms, 0), COALESCE(r.signed_ms, 0), r.repeat_reason "                         \
     "FROM recording r JOIN device d ON d.id = r.device_id JOIN site s ON s.id = r.site_id "        \
@@ -32,12 +33,12 @@ static int read_item(store_stmt *st, void *row)
 {
     store_review_item *it = row;
     memset(it, 0, sizeof *it);
-    store_db_recording_read(st, &it->rec); /* columns 0..15 as RECORDING_SELECT's */
-    store_db_column_text(st, 16, it->claimed_by, sizeof it->claimed_by);
-    it->claim_expires_ms = store_sql_int64(st, 17);
-    it->opened_ms = store_sql_int64(st, 18);
-    it->signed_ms = store_sql_int64(st, 19);
-    store_db_column_text(st, 20, it->repeat_reason, sizeof it->repeat_reason);
+    store_db_recording_read(st, &it->rec); /* columns 0..17 as STORE_DB_RECORDING_COLUMNS */
+    store_db_column_text(st, 18, it->claimed_by, sizeof it->claimed_by);
+    it->claim_expires_ms = store_sql_int64(st, 19);
+    it->opened_ms = store_sql_int64(st, 20);
+    it->signed_ms = store_sql_int64(st, 21);
+    store_db_column_text(st, 22, it->repeat_reason, sizeof it->repeat_reason);
     return 1;
 }
 
@@ -215,7 +216,8 @@ static int scope_site(const store_user *me, const char *asked, const char **site
 
 /* ?1 max priority, ?2 site, ?3 review, ?4 since, ?5 until, ?6 limit; every filter optional. */
 #define WORKLIST_WHERE                                                                             \
-    "WHERE " IN_QUEUE " AND (?1 < 0 OR r.priority <= ?1) AND (?2 IS NULL OR s.name = ?2) "         \
+    "WHERE " IN_QUEUE " AND r.purged_ms IS NULL AND (?1 < 0 OR r.priority <= ?1) "                   \
+    "AND (?2 IS NULL OR s.name = ?2) "                                                             \
     "AND (?3 IS NULL OR " EFFECTIVE_REVIEW " = ?3) AND r.received_ms >= ?4 "                        \
     "AND (?5 = 0 OR r.received_ms < ?5) "
 #define WORKLIST_ORDER "ORDER BY r.priority, r.received_ms, r.id "

@@ -332,7 +332,43 @@ static const migration migrations[] = {
      "  EXECUTE FUNCTION " PG_REFUSE "('an acknowledged critical value is final');\n"
      "CREATE TRIGGER critical_no_delete BEFORE DELETE ON critical_notice FOR EACH ROW\n"
      "  EXECUTE FUNCTION " PG_REFUSE "('critical value notices are never deleted');\n"},
+    {4, "retention: each recording's encounter class (outpatient, inpatient) and when its samples were purged",
+     /* Recordings made before this migration are outpatient: the shorter retention, as the
+      * device said nothing else (the retention runs from the patient's newest recording anyway).
+      * The guards below are the legal minimum (15 or 30 years of 366 days: STORE_YEAR_MS) from
+      * the recording's own reception; the store checks the full rule before it writes. */
+     "ALTER TABLE recording ADD COLUMN encounter TEXT NOT NULL DEFAULT 'outpatient'\n"
+     "  CHECK (encounter IN ('outpatient', 'inpatient'));\n"
+     "ALTER TABLE recording ADD COLUMN purged_ms INTEGER;\n"
+     "CREATE INDEX recording_retention ON recording (received_ms) WHERE purged_ms IS NULL;\n"
+     "CREATE TRIGGER recording_purge_not_early BEFORE UPDATE OF purged_ms ON recording\n"
+     "  WHEN OLD.purged_ms IS NULL AND NEW.purged_ms IS NOT NULL AND (OLD.state = 'receiving' OR\n"
+     "    NEW.purged_ms < OLD.received_ms + CASE OLD.encounter WHEN 'inpatient' THEN 948672000000\n"
+     "                                                         ELSE 474336000000 END)\n"
+     "  BEGIN SELECT RAISE(ABORT, 'a recording is kept at least 15 years (outpatient) or 30 years "
+     "(inpatient) and never purged while receiving'); END;\n"
+     "CREATE TRIGGER recording_purged_stays BEFORE UPDATE ON recording\n"
+     "  WHEN OLD.purged_ms IS NOT NULL AND (NEW.purged_ms IS NOT OLD.purged_ms OR NEW.state = 'receiving')\n"
+     "  BEGIN SELECT RAISE(ABORT, 'a purged recording stays purged: its samples are gone'); END;\n",
+     "ALTER TABLE recording ADD COLUMN encounter TEXT NOT NULL DEFAULT 'outpatient'\n"
+     "  CHECK (encounter IN ('outpatient', 'inpatient'));\n"
+     "ALTER TABLE recording ADD COLUMN purged_ms BIGINT;\n"
+     "CREATE INDEX recording_retention ON recording (received_ms) WHERE purged_ms IS NULL;\n"
+     "CREATE TRIGGER recording_purge_not_early BEFORE UPDATE OF purged_ms ON recording FOR EACH ROW\n"
+     "  WHEN (OLD.purged_ms IS NULL AND NEW.purged_ms IS NOT NULL AND (OLD.state = 'receiving' OR\n"
+     "    NEW.purged_ms < OLD.received_ms + CASE OLD.encounter WHEN 'inpatient' THEN 948672000000\n"
+     "                                                         ELSE 474336000000 END))\n"
+     "  EXECUTE FUNCTION " PG_REFUSE "('a recording is kept at least 15 years (outpatient) or 30 years "
+     "(inpatient) and never purged while receiving');\n"
+     "CREATE TRIGGER recording_purged_stays BEFORE UPDATE ON recording FOR EACH ROW\n"
+     "  WHEN (OLD.purged_ms IS NOT NULL AND (NEW.purged_ms IS DISTINCT FROM OLD.purged_ms OR NEW.state = 'receiving'))\n"
+     "  EXECUTE FUNCTION " PG_REFUSE "('a purged recording stays purged: its samples are gone');\n"},
 };
+
+/* The guards of migration 4 spell the minimum retention out in milliseconds. */
+_Static_assert(STORE_RETENTION_OUTPATIENT_MIN_YEARS * STORE_YEAR_MS == 474336000000LL &&
+                   STORE_RETENTION_INPATIENT_MIN_YEARS * STORE_YEAR_MS == 948672000000LL,
+               "migration 4's triggers must match the minimum retention");
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

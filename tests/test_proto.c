@@ -106,6 +106,7 @@ static void check_same_hello(const proto_hello *a, const proto_hello *b, int wit
           "%s: device filter", name);
     CHECK(!strcmp(a->start_time, b->start_time), "%s: start time", name);
     CHECK(a->mode == b->mode, "%s: mode", name);
+    CHECK(a->encounter == b->encounter, "%s: encounter %d vs %d", name, (int)a->encounter, (int)b->encounter);
 }
 
 /* ---- hello: what it accepts ---- */
@@ -156,6 +157,8 @@ static void a_minimal_hello_gets_the_documented_defaults(void)
     CHECK(h.dev_hp_hz == 0 && h.dev_lp_hz == 0 && h.dev_notch_hz == 0, "device filter unknown");
     CHECK(h.start_time[0] == 0, "start time %s", h.start_time);
     CHECK(h.mode == PROTO_MODE_RESTING, "mode %d", (int)h.mode);
+    CHECK(h.encounter == PROTO_ENCOUNTER_UNSTATED && !strcmp(proto_encounter_name(h.encounter), "outpatient"),
+          "no encounter: unstated, kept as outpatient (%d)", (int)h.encounter);
 
     /* The text need not be NUL-terminated: only LEN bytes count. */
     size_t n = strlen(minimal_hello);
@@ -381,6 +384,62 @@ static void mode_and_device_filter_are_checked(void)
     check_variant_refused(NULL, "device_filter", "\"0.05-150 Hz\"", PROTO_CLOSE_MALFORMED, "\"device_filter\"");
     check_variant_refused("device_filter", "lowpass_hz", "\"150\"", PROTO_CLOSE_MALFORMED, "\"device_filter\"");
     check_variant_refused("device_filter", "notch_hz", "-50", PROTO_CLOSE_MALFORMED, "\"device_filter\"");
+}
+
+/* The encounter decides the retention (15 or 30 years); a hello without it is an outpatient's and
+ * is rebuilt exactly as before the member existed: resumed journals compare the stored hello. */
+static void the_encounter_is_outpatient_or_inpatient_and_absent_means_outpatient(void)
+{
+    const char *values[] = {"\"outpatient\"", "\"inpatient\""};
+    const proto_encounter want[] = {PROTO_ENCOUNTER_OUTPATIENT, PROTO_ENCOUNTER_INPATIENT};
+    for (int i = 0; i < 2; i++) {
+        char *text = variant(NULL, "encounter", values[i]);
+        proto_hello h, back;
+        CHECK(proto_hello_parse(text, strlen(text), &h, err, sizeof err) == 0 && h.encounter == want[i],
+              "%s: %s", values[i], err);
+        CHECK(!strcmp(proto_encounter_name(h.encounter), i ? "inpatient" : "outpatient"), "name of %s", values[i]);
+        char *json = proto_hello_json(&h), *built = proto_hello_build(&h);
+        CHECK(json && strstr(json, values[i]) && strstr(json, "\"encounter\""), "json keeps it: %s", json ? json : "");
+        CHECK(json && proto_hello_parse(json, strlen(json), &back, err, sizeof err) == 0, "json: %s", err);
+        check_same_hello(&h, &back, 0, values[i]);
+        CHECK(built && proto_hello_parse(built, strlen(built), &back, err, sizeof err) == 0, "built: %s", err);
+        check_same_hello(&h, &back, 1, values[i]);
+        free(json);
+        free(built);
+        free(text);
+    }
+
+    /* Without the member: the same bytes as before it existed (this text is what ecgnet wrote into
+     * journals then), and back again unchanged. */
+    static const char *minimal_json =
+        "{\"type\":\"hello\",\"device\":\"d1\",\"recording\":\"r1\",\"patient\":{\"id\":\"\"},\"fs\":250,"
+        "\"sample_type\":\"int32\",\"leads\":[{\"name\":\"MLII\",\"uv_per_unit\":0.5,\"baseline\":0,"
+        "\"adc_min\":-2147483648,\"adc_max\":2147483647}],\"device_filter\":{\"highpass_hz\":0,\"lowpass_hz\":0,"
+        "\"notch_hz\":0},\"mode\":\"resting\"}";
+    proto_hello h, back;
+    CHECK(proto_hello_parse(minimal_hello, strlen(minimal_hello), &h, err, sizeof err) == 0, "%s", err);
+    char *json = proto_hello_json(&h);
+    CHECK(json && !strcmp(json, minimal_json), "a hello without encounter changed its stored form:\n%s\nwant\n%s",
+          json ? json : "(null)", minimal_json);
+    CHECK(json && proto_hello_parse(json, strlen(json), &back, err, sizeof err) == 0 &&
+              back.encounter == PROTO_ENCOUNTER_UNSTATED, "read back: %s", err);
+    free(json);
+    CHECK(proto_hello_parse(full_hello, strlen(full_hello), &h, err, sizeof err) == 0, "%s", err);
+    json = proto_hello_json(&h);
+    char *again = NULL;
+    if (json && proto_hello_parse(json, strlen(json), &back, err, sizeof err) == 0) again = proto_hello_json(&back);
+    CHECK(json && !strstr(json, "encounter") && again && !strcmp(json, again), "full hello, no encounter: %s",
+          json ? json : "(null)");
+    free(json);
+    free(again);
+}
+
+static void a_bad_encounter_is_refused_like_a_bad_mode(void)
+{
+    const char *bad[] = {"\"Inpatient\"", "\"ward\"", "\"\"", "1", "true", "null", "[\"inpatient\"]",
+                         "\"inpatient and outpatient\""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        check_variant_refused(NULL, "encounter", bad[i], PROTO_CLOSE_MALFORMED, "\"encounter\"");
 }
 
 static void over_16_kib_is_too_big(void)
@@ -642,6 +701,8 @@ int main(void)
     RUN(lead_descriptions_are_checked);
     RUN(patient_fields_are_checked);
     RUN(mode_and_device_filter_are_checked);
+    RUN(the_encounter_is_outpatient_or_inpatient_and_absent_means_outpatient);
+    RUN(a_bad_encounter_is_refused_like_a_bad_mode);
     RUN(over_16_kib_is_too_big);
     RUN(strings_with_control_characters_are_refused);
     RUN(frames_round_trip);

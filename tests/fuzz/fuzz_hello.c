@@ -13,7 +13,8 @@ static int same(const proto_hello *a, const proto_hello *b, int with_token)
         a->patient.sex != b->patient.sex || a->patient.age != b->patient.age ||
         strcmp(a->patient.birthdate, b->patient.birthdate) || a->fs != b->fs || a->nleads != b->nleads ||
         a->sample_bytes != b->sample_bytes || a->dev_hp_hz != b->dev_hp_hz || a->dev_lp_hz != b->dev_lp_hz ||
-        a->dev_notch_hz != b->dev_notch_hz || strcmp(a->start_time, b->start_time) || a->mode != b->mode)
+        a->dev_notch_hz != b->dev_notch_hz || strcmp(a->start_time, b->start_time) || a->mode != b->mode ||
+        a->encounter != b->encounter)
         return 0;
     for (int l = 0; l < a->nleads; l++) {
         const fmt_lead *x = &a->leads[l], *y = &b->leads[l];
