@@ -202,15 +202,74 @@ static double corr_at(const float *a, const float *b, int from, int to, int sh)
  * template t, both leads together, and that correlation. The detector's fiducial point may sit
  * on the R peak of one beat and the S wave of the next of the same shape; unaligned, they would
  * look like two shapes. */
+/* The correlation of both leads of w shifted by sh with t (the template's sums sb, vb). */
+static double align_corr(const float *w, const float *t, const double *sb, const double *vb, int sh)
+{
+    enum { FROM = GI(-100), TO = GI(100), N = TO - FROM + 1 };
+    double c = 0;
+    for (int l = 0; l < NL; l++) {
+        const float *a = w + l * G + sh, *b = t + l * G;
+        double sa = 0, saa = 0, sab = 0;
+        for (int k = FROM; k <= TO; k++) {
+            sa += a[k];
+            saa += (double)a[k] * a[k];
+            sab += (double)a[k] * b[k];
+        }
+        double va = saa - sa * sa / N, cov = sab - sa * sb[l] / N;
+        c += 0.5 * (va > 0 && vb[l] > 0 ? cov / sqrt(va * vb[l]) : 0.0);
+    }
+    return c;
+}
+
+/* As align (exact: step 1), or coarse to fine (step 2: every other shift, then the two beside
+ * the best): a third of the work for the template bank, which aligns every beat to every
+ * cluster; a QRS is smooth enough at a 10 ms step to find the peak's neighbourhood. */
+static int align_step(const float *w, const float *t, int step, double *best_corr);
+
 static int align(const float *w, const float *t, double *best_corr)
 {
+    return align_step(w, t, 1, best_corr);
+}
+
+static int align_step(const float *w, const float *t, int step, double *best_corr)
+{
+    /* One pass per shift (sums, not deviations from the means) with the template's sums taken
+     * once: this runs for every cluster and beat. The window stays inside the grid. */
+    enum { FROM = GI(-100), TO = GI(100), N = TO - FROM + 1 };
+    _Static_assert(FROM - SHIFT_MAX >= 0 && TO + SHIFT_MAX < G, "alignment window off the grid");
+    double sb[NL] = {0}, vb[NL];
+    for (int l = 0; l < NL; l++) {
+        double sbb = 0;
+        for (int k = FROM; k <= TO; k++) {
+            sb[l] += t[l * G + k];
+            sbb += (double)t[l * G + k] * t[l * G + k];
+        }
+        vb[l] = sbb - sb[l] * sb[l] / N;
+    }
     int best = 0;
     double bc = -2;
-    for (int sh = -SHIFT_MAX; sh <= SHIFT_MAX; sh++) {
-        double c = 0.5 * (corr_at(w, t, GI(-100), GI(100), sh) + corr_at(w + G, t + G, GI(-100), GI(100), sh));
+    /* Coarse: most beats already line up with their own shape, and then no shift can do much
+     * better than 0.98. */
+    if (step > 1 && (bc = align_corr(w, t, sb, vb, 0)) >= 0.98) {
+        *best_corr = bc;
+        return 0;
+    }
+    for (int sh = -SHIFT_MAX; sh <= SHIFT_MAX; sh += step) {
+        double c = align_corr(w, t, sb, vb, sh);
         if (c > bc + 1e-9 || (c > bc - 1e-9 && abs(sh) < abs(best))) {
             bc = c;
             best = sh;
+        }
+    }
+    if (step > 1) {
+        int mid = best;
+        for (int sh = mid - 1; sh <= mid + 1; sh += 2) {
+            if (sh < -SHIFT_MAX || sh > SHIFT_MAX) continue;
+            double c = align_corr(w, t, sb, vb, sh);
+            if (c > bc + 1e-9 || (c > bc - 1e-9 && abs(sh) < abs(best))) {
+                bc = c;
+                best = sh;
+            }
         }
     }
     *best_corr = bc;
@@ -299,24 +358,23 @@ static void bank_update_plain(bc_stream *s, const float *w)
 }
 
 /* The cluster the beat matches best once aligned to it (QRS correlation of both leads and
- * amplitude), -1 if none; *shift and *cc are the alignment and correlation with it. */
-static int bank_match(const cluster *bank, int nbank, const float *w, int *shift, double *cc)
+ * amplitude), -1 if none; shifts[c] and ccs[c] are the alignment and correlation with each
+ * cluster c. */
+static int bank_match(const cluster *bank, int nbank, const float *w, int *shifts, double *ccs)
 {
     int best = -1;
     double best_c = MATCH_CORR;
-    *shift = 0;
-    *cc = 0;
     for (int c = 0; c < nbank; c++) {
         const float *t = bank[c].t;
         double ac;
-        int sh = align(w, t, &ac);
+        int sh = align_step(w, t, 2, &ac);
+        shifts[c] = sh;
+        ccs[c] = ac;
         float pt = ppk(t), pb = ppk(w);
         double amp = pt > 0 ? pb / pt : 0;
         if (ac >= best_c && amp >= MATCH_AMP_LO && amp <= MATCH_AMP_HI) {
             best_c = ac;
             best = c;
-            *shift = sh;
-            *cc = ac;
         }
     }
     return best;
@@ -444,8 +502,10 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
      * bundle-branch-block beat that is the patient's usual shape is not ectopic. */
     int da = dominant(s->abank, s->nabank);
     const float *ta = da >= 0 ? s->abank[da].t : p->w;
-    double dcc = 1.0;
-    int dsh = da >= 0 ? align(p->w, ta, &dcc) : 0;
+    int shifts[NBANK];
+    double ccs[NBANK];
+    int mc = bank_match(s->abank, s->nabank, p->w, shifts, ccs);
+    int dsh = da >= 0 ? shifts[da] : 0;
     for (int l = 0; l < NL; l++) {
         const float *a = p->w + l * G, *b = ta + l * G;
         f[D0 + l] = (float)corr_at(a, b, GI(-100), GI(100), dsh);
@@ -459,9 +519,6 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
     f[D0 + 4] = (float)(abs(dsh) * STEP_MS * 1e-3);
     f[D0 + 5] = (float)(qrs_width(p->w, scale, Z + dsh) - qrs_width(ta, scale, Z));
     f[D0 + 6] = da >= 0 ? s->abank[da].spread : 0.05f;
-    int msh;
-    double mcc;
-    int mc = bank_match(s->abank, s->nabank, p->w, &msh, &mcc);
     /* The shape's own timing: a cluster whose beats come on time is a conducted rhythm (e.g.
      * intermittent bundle-branch block), one whose beats come early is ectopic. */
     f[D0 + 7] = mc >= 0 ? s->abank[mc].prem : (float)(pre / local);
@@ -484,7 +541,7 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
     }
     s->prev_sample = p->b.sample;
     bank_update_plain(s, p->w);
-    bank_update_aligned(s, p->w, mc, msh, mcc, pre / local);
+    bank_update_aligned(s, p->w, mc, mc >= 0 ? shifts[mc] : 0, mc >= 0 ? ccs[mc] : 0.0, pre / local);
 }
 
 static int push_out(bc_stream *s, const bc_beat *b)
