@@ -20,23 +20,24 @@
 
 enum { SITES = 50 };
 
-/* The same SQL on both back ends: a recursive count, no dialect of either. ?N are spliced as
- * numbers by fill() (bench-only constant arithmetic, never data). */
-static const char *const fill_sql[] = {
+/* The same SQL on both back ends: a recursive count, no dialect of either. The recordings'
+ * numbers (%lld, %d) are filled in by main with snprintf: bench-only constants, never data. */
+static const char fill_recordings[] =
     "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < %lld) "
     "INSERT INTO recording (device_id, name, site_id, patient_id, mode, fs, nleads, journal, state, review, "
     "priority, received_ms, ended_ms, samples) "
     "SELECT 1 + i %% %d, 'bench-' || i, 1 + i %% %d, 'P-' || (i %% 20000), 'resting', 500, 12, '', 'complete', "
     "CASE WHEN i > %lld THEN 'new' ELSE 'signed' END, "
     "CASE WHEN i %% 100 = 0 THEN 0 WHEN i %% 100 < 5 THEN 1 WHEN i %% 100 < 25 THEN 2 ELSE 3 END, "
-    "%lld + i * 60000, %lld + i * 60000 + 10000, 5000 FROM n",
+    "%lld + i * 60000, %lld + i * 60000 + 10000, 5000 FROM n";
+static const char fill_flags[] =
     "INSERT INTO flag (recording_id, code, priority, start_sample, end_sample, reason_zh, reason_en, raised_ms) "
     "SELECT id, CASE priority WHEN 0 THEN 'VT_FAST' WHEN 1 THEN 'VT_RUN' ELSE 'PVC_FREQUENT' END, priority, "
-    "1000, 2000, '室性心动过速', 'ventricular tachycardia', ended_ms FROM recording WHERE priority < 3",
+    "1000, 2000, '室性心动过速', 'ventricular tachycardia', ended_ms FROM recording WHERE priority < 3";
+static const char fill_audit[] =
     "INSERT INTO audit (time_ms, actor, action, recording_id, detail) "
-    "SELECT received_ms, 'server', 'recording.finish', id, 'bench' FROM recording",
-    "ANALYZE", /* as the database's own maintenance would have by then */
-};
+    "SELECT received_ms, 'server', 'recording.finish', id, 'bench' FROM recording";
+static const char fill_analyze[] = "ANALYZE"; /* as the database's own maintenance would have by then */
 
 static int run_sql(const char *url, const char *sql)
 {
@@ -81,9 +82,10 @@ int main(int argc, char **argv)
     s = NULL;
     long long t0 = (long long)time(NULL) * 1000 - n * 60000 - 3600000;
     char sql[2048];
-    snprintf(sql, sizeof sql, fill_sql[0], n, SITES, SITES, n - n / 50, t0, t0);
-    for (size_t i = 0; i < sizeof fill_sql / sizeof *fill_sql; i++)
-        if (run_sql(argv[1], i ? fill_sql[i] : sql)) return 1;
+    snprintf(sql, sizeof sql, fill_recordings, n, SITES, SITES, n - n / 50, t0, t0);
+    const char *const steps[] = {sql, fill_flags, fill_audit, fill_analyze};
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+        if (run_sql(argv[1], steps[i])) return 1;
     return 0;
 fail:
     fprintf(stderr, "bench_worklist_fill: %s\n", err);
