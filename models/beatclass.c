@@ -81,7 +81,7 @@ static const char *const names[] = {
     "l0_corr_qrs", "l0_corr_all", "l0_corr_p", "l0_corr_t", "l0_amp_ratio", "l0_diff_qrs",
     "l1_corr_qrs", "l1_corr_all", "l1_corr_p", "l1_corr_t", "l1_amp_ratio", "l1_diff_qrs",
     "dom_acorr_l0", "dom_acorr_l1", "dom_adiff_l0", "dom_adiff_l1", "dom_shift", "width_diff",
-    "dom_spread", "clu_prem", "clu_share",
+    "dom_spread", "clu_prem", "clu_share", "rhythm_af",
     "l0_m-250", "l0_m-200", "l0_m-150", "l0_m-100", "l0_m-75", "l0_m-50", "l0_m-25", "l0_m0",
     "l0_m25", "l0_m50", "l0_m75", "l0_m100", "l0_m150", "l0_m200", "l0_m250", "l0_m300",
     "l0_m350", "l0_m400",
@@ -93,7 +93,7 @@ static const int morph_ms[] = {-250, -200, -150, -100, -75, -50, -25, 0, 25, 50,
                                150, 200, 250, 300, 350, 400};
 #define L0 16 /* first per-lead template feature */
 #define D0 (L0 + 6 * NL) /* first aligned-to-the-dominant-beat feature */
-#define M0 (D0 + 9) /* first morphology sample */
+#define M0 (D0 + 10) /* first morphology sample */
 #define NFEAT ((int)(sizeof names / sizeof names[0]))
 #define NMORPH ((int)(sizeof morph_ms / sizeof morph_ms[0]))
 _Static_assert(NFEAT <= BC_MAX_FEATURES, "feature vector too long");
@@ -430,7 +430,7 @@ static int rhythm_is_af(const bc_stream *s)
 
 /* Features of the front pending beat (next: the following beat's sample, or -1), then the RR
  * history and the templates learn from it. */
-static void features(bc_stream *s, const pending *p, int64_t next, float *f)
+static void features(bc_stream *s, const pending *p, int64_t next, int in_af, float *f)
 {
     double fs = s->fs;
     /* The local RR is the median of the last beats' (an ectopic beat and its pause do not move
@@ -523,6 +523,7 @@ static void features(bc_stream *s, const pending *p, int64_t next, float *f)
      * intermittent bundle-branch block), one whose beats come early is ectopic. */
     f[D0 + 7] = mc >= 0 ? s->abank[mc].prem : (float)(pre / local);
     f[D0 + 8] = mc >= 0 && da >= 0 ? s->abank[mc].weight / s->abank[da].weight : 0.0f;
+    f[D0 + 9] = (float)in_af;
 
     if (s->prev_sample >= 0) {
         double rr = (double)(p->b.sample - s->prev_sample) / fs;
@@ -581,7 +582,7 @@ static int emit(bc_stream *s)
         }
         memcpy(s->prev_w, p->w, sizeof s->prev_w);
         int in_af = rhythm_is_af(s); /* the rhythm before this beat (features() adds its RR) */
-        features(s, p, next, o.features);
+        features(s, p, next, in_af, o.features);
         int blank = 1;
         for (int k = GI(-100); k <= GI(100) && blank; k++) blank = p->w[k] == 0.0f;
         if (blank) {

@@ -78,14 +78,15 @@ int bc_stream_next(bc_stream *s, bc_beat *out);
  *    least max(match_floor, 1 - match_k * the template's own spread), is at most width_s wider
  *    and of the template's amplitude (0.7..1.4 on every lead), and it and its shape come on time
  *    (RR before / local RR >= match_prem: a shape that comes early is ectopic even when it is the
- *    commonest, as in bigeminy): the patient's usual beat, however wide (bundle-branch block),
- *    so 'N'. match_k 0 turns it off.
+ *    commonest, as in bigeminy; with match_af, in AF the shape alone tells): the patient's
+ *    usual beat, however wide (bundle-branch block), so 'N'. match_k 0 turns it off.
  *  - on time: the beat and the shape it belongs to (its cluster's running mean) come on time
  *    (RR before / local RR >= ontime_prem), without a compensatory pause, at a rate under 100/min:
  *    a conducted shape (intermittent bundle-branch block), so 'N'. ontime_prem 0 turns it off. */
 typedef struct {
     double match_k, match_floor, width_s, match_prem;
     double ontime_prem;
+    int match_af;  /* 1: in AF (the last 32 RR intervals, rhythm_af.h) the match needs no timing */
 } bc_rule_opts;
 
 /* The settings chosen by cross-validation on DS1 (`ecgnet train --cv --rule-...`). */

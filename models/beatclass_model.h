@@ -41,6 +41,7 @@ enum {
     BC_F_WIDTH_DIFF = 33,
     BC_F_DOM_SPREAD = 34,
     BC_F_CLU_PREM = 35,
+    BC_F_RHYTHM_AF = 37,   /* 1 when the last 32 RR intervals before the beat are AF */
 };
 
 /* Fills m->describe from the other fields. */

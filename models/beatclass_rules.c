@@ -14,6 +14,7 @@ void bc_rule_opts_default(bc_rule_opts *o)
     o->width_s = 0.05;
     o->match_prem = 0.85;
     o->ontime_prem = 0.92;
+    o->match_af = 1;
 }
 
 /* Is the beat the recording's dominant shape: aligned, it correlates with the template on every
@@ -28,8 +29,10 @@ static int matches_dominant(const bc_rule_opts *o, const float *f)
         double amp = f[BC_F_AMP_RATIO + 6 * l];
         if (!(amp >= 0.7 && amp <= 1.4)) return 0;
     }
-    /* A shape that comes early is ectopic even when it is the commonest (bigeminy, trigeminy). */
-    if (!(f[BC_F_CLU_PREM] >= o->match_prem && f[BC_F_RR_PRE_LOCAL] >= o->match_prem)) return 0;
+    /* A shape that comes early is ectopic even when it is the commonest (bigeminy, trigeminy);
+     * in AF, where every beat comes early or late, the shape alone tells. */
+    int timed = f[BC_F_CLU_PREM] >= o->match_prem && f[BC_F_RR_PRE_LOCAL] >= o->match_prem;
+    if (!timed && !(o->match_af && f[BC_F_RHYTHM_AF] > 0.5f)) return 0;
     return f[BC_F_WIDTH_DIFF] <= o->width_s;
 }
 

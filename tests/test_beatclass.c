@@ -531,6 +531,7 @@ static void the_rules_read_the_features_they_name(void)
     CHECK(!strcmp(bc_feature_name(BC_F_WIDTH_DIFF), "width_diff"), "%s", bc_feature_name(BC_F_WIDTH_DIFF));
     CHECK(!strcmp(bc_feature_name(BC_F_DOM_SPREAD), "dom_spread"), "%s", bc_feature_name(BC_F_DOM_SPREAD));
     CHECK(!strcmp(bc_feature_name(BC_F_CLU_PREM), "clu_prem"), "%s", bc_feature_name(BC_F_CLU_PREM));
+    CHECK(!strcmp(bc_feature_name(BC_F_RHYTHM_AF), "rhythm_af"), "%s", bc_feature_name(BC_F_RHYTHM_AF));
 }
 
 /* A beat at 75/min that is, aligned, the record's dominant shape on both leads (as in left
@@ -561,6 +562,12 @@ static void a_v_label_on_the_patients_usual_beat_becomes_n_unless_the_beat_is_ea
     f[BC_F_RR_PRE_LOCAL] = f[BC_F_CLU_PREM] = 0.6f;
     f[BC_F_RR_POST_LOCAL] = 1.4f;
     CHECK(bc_rules_apply(&o, 'V', f) == 'V', "an early beat of the dominant shape stays V");
+    /* In AF every beat comes early or late: there the shape alone tells. */
+    f[BC_F_RHYTHM_AF] = 1.0f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'N', "in AF an early beat of the dominant shape is N");
+    bc_rule_opts no_af = o;
+    no_af.match_af = 0;
+    CHECK(bc_rules_apply(&no_af, 'V', f) == 'V', "unless match_af is off");
     /* The match alone (the on-time rule would pass these beats too): another shape on one lead
      * only is still another shape. */
     bc_rule_opts m = o;
