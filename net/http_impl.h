@@ -105,6 +105,10 @@ int http_review_action(http_req *r, int64_t id, const char *action);
 
 int http_signal(http_req *r, int64_t id);                       /* GET .../{id}/signal */
 
+/* Answers 410 Gone for a recording whose samples were deleted after its retention period (the
+ * recording, its report and its audit stay). */
+int http_reply_purged(http_req *r, const store_recording *rec);
+
 /* A window of a recording's samples in microvolts, as read from its journal. */
 typedef struct {
     proto_hello *hello;  /* the device's hello kept in the journal: fs, leads (names, scaling) */

@@ -66,6 +66,8 @@ cJSON *http_json_item(const store_review_item *it)
     add_num(o, "received_ms", (double)r->received_ms, &ok);
     add_ms_or_null(o, "ended_ms", r->ended_ms, &ok);
     add_num(o, "samples", (double)r->samples, &ok);
+    add_str(o, "encounter", r->encounter[0] ? r->encounter : "outpatient", &ok);
+    add_ms_or_null(o, "purged_ms", r->purged_ms, &ok);
     add_str_or_null(o, "claimed_by", it->claimed_by, &ok);
     add_ms_or_null(o, "claim_expires_ms", it->claim_expires_ms, &ok);
     add_ms_or_null(o, "opened_ms", it->opened_ms, &ok);

@@ -115,21 +115,24 @@ static cJSON *signal_json(const store_review_item *it, const http_window *w)
     return NULL;
 }
 
+int http_reply_purged(http_req *r, const store_recording *rec)
+{
+    char msg[160], day[32];
+    time_t t = (time_t)(rec->purged_ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm)) snprintf(day, sizeof day, "?");
+    snprintf(msg, sizeof msg, "the samples of recording %lld were deleted on %s after its retention period",
+             (long long)rec->id, day);
+    return http_reply_error(r, 410, msg);
+}
+
 int http_signal(http_req *r, int64_t id)
 {
     char err[STORE_JOURNAL_ERRLEN] = "";
     store_review_item it;
     int src = store_review_get(r->ctx->st, &r->user, id, &it, err, sizeof err);
     if (src != STORE_OK) return http_reply_store(r, src, err);
-    if (it.rec.purged_ms) { /* the recording, its report and audit stay; its samples are gone for good */
-        char msg[160], day[32];
-        time_t t = (time_t)(it.rec.purged_ms / 1000);
-        struct tm tm;
-        if (!gmtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm)) snprintf(day, sizeof day, "?");
-        snprintf(msg, sizeof msg, "the samples of recording %lld were deleted on %s after its retention period",
-                 (long long)id, day);
-        return http_reply_error(r, 410, msg);
-    }
+    if (it.rec.purged_ms) return http_reply_purged(r, &it.rec);
 
     int64_t from, step, count;
     if (arg(r, "from", 0, INT64_MAX / 2, 0, &from) || arg(r, "step", 1, SIGNAL_MAX_STEP, 1, &step) ||

@@ -10,8 +10,9 @@
 /* The review state in effect: a "claimed" recording whose claim has lapsed is "new" again. */
 #define EFFECTIVE_REVIEW "(CASE WHEN r.review = 'claimed' AND r.claim_expires_ms <= ?50 THEN 'new' ELSE r.review END)"
 
-/* The review queue (as store_queue_list): finished, or still receiving but flagged. */
-#define IN_QUEUE "(r.state IN ('complete', 'interrupted') OR r.priority < 3)"
+/* The review queue (as store_queue_list): finished, or still receiving but flagged; never a
+ * recording whose samples were deleted after its retention period. */
+#define IN_QUEUE "((r.state IN ('complete', 'interrupted') OR r.priority < 3) AND r.purged_ms IS NULL)"
 
 /* Free to claim: new, or claimed/reported without a claim in force. */
 #define CLAIMABLE                                                                                  \
@@ -172,8 +173,9 @@ int store_db_claim_held(store *s, const store_user *me, int64_t id, int need_dra
         return store_db_err(err, errlen, STORE_EBUSY, "cannot %s recording %lld: %s holds its claim until %s", doing,
                             rid, holder, clock_of(expires, when));
     if (!queued)
-        return store_db_err(err, errlen, STORE_ESTATE, "cannot %s recording %lld: it is still being received and "
-                            "nothing flagged it yet", doing, rid);
+        return store_db_err(err, errlen, STORE_ESTATE, "cannot %s recording %lld: it is not in the review queue "
+                            "(still being received and not flagged, or its samples were deleted after their "
+                            "retention period)", doing, rid);
     return store_db_err(err, errlen, STORE_ESTATE, "cannot %s recording %lld: %s does not hold its claim (claim it "
                         "first)", doing, rid, me->name);
 }
@@ -216,7 +218,7 @@ static int scope_site(const store_user *me, const char *asked, const char **site
 
 /* ?1 max priority, ?2 site, ?3 review, ?4 since, ?5 until, ?6 limit; every filter optional. */
 #define WORKLIST_WHERE                                                                             \
-    "WHERE " IN_QUEUE " AND r.purged_ms IS NULL AND (?1 < 0 OR r.priority <= ?1) "                   \
+    "WHERE " IN_QUEUE " AND (?1 < 0 OR r.priority <= ?1) "                   \
     "AND (?2 IS NULL OR s.name = ?2) "                                                             \
     "AND (?3 IS NULL OR " EFFECTIVE_REVIEW " = ?3) AND r.received_ms >= ?4 "                        \
     "AND (?5 = 0 OR r.received_ms < ?5) "

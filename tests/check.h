@@ -59,7 +59,11 @@ static inline const char *check_data_path(char *buf, size_t len, const char *rel
 static inline const char *check_tmpdir(const char *name)
 {
     static char path[1024];
-    snprintf(path, sizeof path, "%s/test-tmp/%s", ECGNET_BINARY_DIR, name);
+    /* A test run again on another store back end (ctest's *_pg) runs beside the first: its own
+     * directories, or the two would clear each other's. */
+    const char *variant = getenv("ECGNET_TEST_STORE");
+    snprintf(path, sizeof path, "%s/test-tmp/%s%s%s", ECGNET_BINARY_DIR, name, variant ? "-" : "",
+             variant ? variant : "");
     char cmd[2 * sizeof path + 64];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
     if (system(cmd) != 0) {

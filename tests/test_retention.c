@@ -260,6 +260,8 @@ static void a_purge_is_audited_clears_the_archive_and_leaves_the_worklist(void)
     store_review_item it;
     CHECK(store_review_get(s, &card, out16, &it, errbuf, sizeof errbuf) == STORE_OK && it.rec.purged_ms == r.purged_ms,
           "a purged recording can still be opened (metadata, report, audit): %s", errbuf);
+    CHECK(store_claim(s, &card, out16, errbuf, sizeof errbuf) == STORE_ESTATE && strstr(errbuf, "deleted"),
+          "but not claimed by its id: %s", errbuf);
 
     /* Once only, never undone, never resumed. */
     CHECK(store_recording_purge(s, out16, OUT_MS, IN_MS, "cli", NULL, errbuf, sizeof errbuf) == STORE_ESTATE &&

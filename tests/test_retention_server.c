@@ -134,6 +134,17 @@ static void a_purged_recording_answers_410_and_cannot_be_resumed(void)
     CHECK(answer && !strncmp(answer, "HTTP/1.1 410", 12) && strstr(answer, want), "signal of a purged recording: %s",
           answer ? answer : "(none)");
     free(answer);
+    snprintf(path, sizeof path, "/api/recordings/%lld/export.pdf", (long long)old.id);
+    answer = get(path, session);
+    CHECK(answer && !strncmp(answer, "HTTP/1.1 410", 12) && strstr(answer, want), "its PDF too: %.200s",
+          answer ? answer : "(none)");
+    free(answer);
+    snprintf(path, sizeof path, "/api/recordings/%lld", (long long)old.id);
+    answer = get(path, session);
+    CHECK(answer && !strncmp(answer, "HTTP/1.1 200", 12) && strstr(answer, "\"purged_ms\":") &&
+              !strstr(answer, "\"purged_ms\":null"),
+          "the recording itself still answers, saying when its samples went: %.300s", answer ? answer : "(none)");
+    free(answer);
     snprintf(path, sizeof path, "/api/recordings/%lld/signal?count=10", (long long)kept.id);
     answer = get(path, session);
     CHECK(answer && !strncmp(answer, "HTTP/1.1 200", 12), "a kept recording's signal: %.200s", answer ? answer : "");
