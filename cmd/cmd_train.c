@@ -43,7 +43,8 @@ static const char help[] =
     "  --rule-k LIST, --rule-floor LIST, --rule-width LIST, --rule-match-prem LIST,\n"
     "  --rule-ontime LIST with --cv: the settings of the rules after the model (beatclass.h,\n"
     "                     bc_rule_opts) to try on the held-out labels of each model setting;\n"
-    "  --rule-af 0|1      and whether in AF the dominant-shape match needs no timing\n"
+    "  --rule-af 0|1      and whether in AF the dominant-shape match needs no timing;\n"
+    "  --rule-ontime-beat X  and the beat's own on-time bound (default: the built-in one)\n"
     "  --dump FILE        write every detected beat as CSV (record, sample, reference class or\n"
     "                     '-', label, then the features by name) to study features and errors:\n"
     "                     the default model's label (rules included), or with --cv the held-out\n"
@@ -240,7 +241,8 @@ static void print_cv(const cv_setting *o, int epoch, const ec57_confusion *gross
 
 /* The rules after the model (bc_rules_apply) over the held-out labels, for each combination of
  * the rule settings asked for. */
-static void print_rules(const train_set *t, const char *oof, int match_af, const double *ks, int nk,
+static void print_rules(const train_set *t, const char *oof, int match_af, double ontime_beat,
+                        const double *ks, int nk,
                         const double *floors, int nfloor, const double *widths, int nwidth,
                         const double *prems, int nprem, const double *mprems, int nmprem)
 {
@@ -257,6 +259,7 @@ static void print_rules(const train_set *t, const char *oof, int match_af, const
                     r.ontime_prem = prems[d / nmprem];
                     r.match_prem = mprems[d % nmprem];
                     r.match_af = match_af;
+                    if (ontime_beat > 0) r.ontime_beat = ontime_beat;
                     ec57_confusion g;
                     memset(&g, 0, sizeof g);
                     for (size_t i = 0; i < t->n; i++) {
@@ -267,9 +270,9 @@ static void print_rules(const train_set *t, const char *oof, int match_af, const
                     ec57_class_stats v, s;
                     ec57_class_stats_of(&g, 'V', &v);
                     ec57_class_stats_of(&g, 'S', &s);
-                    printf("  rules k %-4g floor %-4g width %-5g mprem %-4g ontime %-4g af %d  V Se %6.2f +P %6.2f FPR %5.2f"
+                    printf("  rules k %-4g floor %-4g width %-5g mprem %-4g ontime %-4g/%-4g af %d  V Se %6.2f +P %6.2f FPR %5.2f"
                            "   S Se %6.2f +P %6.2f FPR %5.2f   mean %6.2f\n", r.match_k, r.match_floor,
-                           r.width_s, r.match_prem, r.ontime_prem, r.match_af, v.se, v.ppv, v.fpr, s.se, s.ppv, s.fpr,
+                           r.width_s, r.match_prem, r.ontime_prem, r.ontime_beat, r.match_af, v.se, v.ppv, v.fpr, s.se, s.ppv, s.fpr,
                            (v.se + v.ppv + s.se + s.ppv) / 4);
                 }
 }
@@ -331,6 +334,7 @@ int cmd_train(int argc, char **argv)
     double lr = 0;
     long long seed = -1;
     int members = 0, rule_inputs = -1, rule_af = -1;
+    double rule_beat = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(help, stdout);
@@ -351,6 +355,8 @@ int cmd_train(int argc, char **argv)
             rmprem_list = argv[++i];
         } else if (!strcmp(argv[i], "--rule-ontime") && i + 1 < argc) {
             rprem_list = argv[++i];
+        } else if (!strcmp(argv[i], "--rule-ontime-beat") && i + 1 < argc) {
+            rule_beat = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--rule-af") && i + 1 < argc) {
             rule_af = atoi(argv[++i]) != 0;
         } else if (!strcmp(argv[i], "--rule-inputs") && i + 1 < argc) {
@@ -491,7 +497,7 @@ int cmd_train(int argc, char **argv)
                     o.net.hidden = (int)hiddens[a];
                     o.net.l2 = l2s[c];
                     if (cross_validate(&t, nrec, folds, &o, oof)) goto done;
-                    print_rules(&t, oof, rule_af >= 0 ? rule_af : rdef.match_af, rks, nrk, rfloors, nrfloor, rwidths, nrwidth, rprems, nrprem,
+                    print_rules(&t, oof, rule_af >= 0 ? rule_af : rdef.match_af, rule_beat, rks, nrk, rfloors, nrfloor, rwidths, nrwidth, rprems, nrprem,
                                 rmprems, nrmprem);
                 }
         /* The last setting's held-out labels, to study its errors. */

@@ -80,12 +80,14 @@ int bc_stream_next(bc_stream *s, bc_beat *out);
  *    (RR before / local RR >= match_prem: a shape that comes early is ectopic even when it is the
  *    commonest, as in bigeminy; with match_af, in AF the shape alone tells): the patient's
  *    usual beat, however wide (bundle-branch block), so 'N'. match_k 0 turns it off.
- *  - on time: the beat and the shape it belongs to (its cluster's running mean) come on time
- *    (RR before / local RR >= ontime_prem), without a compensatory pause, at a rate under 100/min:
- *    a conducted shape (intermittent bundle-branch block), so 'N'. ontime_prem 0 turns it off. */
+ *  - on time: the shape the beat belongs to comes on time (its cluster's running mean of RR
+ *    before / local RR >= ontime_prem), the beat itself within ontime_beat of it (RR before /
+ *    local >= ontime_beat, RR after / local < 2 - ontime_beat: no compensatory pause), at a rate
+ *    under 100/min: a conducted shape (intermittent bundle-branch block), so 'N'. ontime_prem 0
+ *    turns it off. */
 typedef struct {
     double match_k, match_floor, width_s, match_prem;
-    double ontime_prem;
+    double ontime_prem, ontime_beat; /* the shape's (cluster mean) and the beat's own */
     int match_af;  /* 1: in AF (the last 32 RR intervals, rhythm_af.h) the match needs no timing */
 } bc_rule_opts;
 

@@ -13,8 +13,9 @@ void bc_rule_opts_default(bc_rule_opts *o)
     o->match_floor = 0.8;
     o->width_s = 0.05;
     o->match_prem = 0.85;
-    o->ontime_prem = 0.92;
+    o->ontime_prem = 0.95;
     o->match_af = 1;
+    o->ontime_beat = 0.7;
 }
 
 /* Is the beat the recording's dominant shape: aligned, it correlates with the template on every
@@ -40,8 +41,8 @@ static int matches_dominant(const bc_rule_opts *o, const float *f)
 static int on_time(const bc_rule_opts *o, const float *f)
 {
     if (!(o->ontime_prem > 0)) return 0;
-    return f[BC_F_CLU_PREM] >= o->ontime_prem && f[BC_F_RR_PRE_LOCAL] >= o->ontime_prem &&
-           f[BC_F_RR_POST_LOCAL] < 1.0 + (1.0 - o->ontime_prem) && f[BC_F_RR_LOCAL] >= 0.6;
+    return f[BC_F_CLU_PREM] >= o->ontime_prem && f[BC_F_RR_PRE_LOCAL] >= o->ontime_beat &&
+           f[BC_F_RR_POST_LOCAL] < 1.0 + (1.0 - o->ontime_beat) && f[BC_F_RR_LOCAL] >= 0.6;
 }
 
 char bc_rules_apply(const bc_rule_opts *o, char label, const float *f)

@@ -605,7 +605,7 @@ static void a_v_label_on_a_shape_that_comes_on_time_becomes_n_unless_fast_or_pau
     f[BC_F_DOM_ACORR + 1] = 0.1f;
     f[BC_F_WIDTH_DIFF] = 0.05f;
     CHECK(bc_rules_apply(&o, 'V', f) == 'N', "another shape on time is N");
-    f[BC_F_RR_POST_LOCAL] = 1.3f;
+    f[BC_F_RR_POST_LOCAL] = 1.4f;
     CHECK(bc_rules_apply(&o, 'V', f) == 'V', "followed by a compensatory pause it stays V");
     f[BC_F_RR_POST_LOCAL] = 1.0f;
     f[BC_F_RR_LOCAL] = 0.5f;
@@ -614,8 +614,10 @@ static void a_v_label_on_a_shape_that_comes_on_time_becomes_n_unless_fast_or_pau
     f[BC_F_CLU_PREM] = 0.7f;
     CHECK(bc_rules_apply(&o, 'V', f) == 'V', "a shape whose beats usually come early stays V");
     f[BC_F_CLU_PREM] = 1.0f;
-    f[BC_F_RR_PRE_LOCAL] = 0.8f;
-    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "an early beat stays V");
+    f[BC_F_RR_PRE_LOCAL] = 0.85f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'N', "a beat of such a shape a little early (sinus arrhythmia) is N");
+    f[BC_F_RR_PRE_LOCAL] = 0.6f;
+    CHECK(bc_rules_apply(&o, 'V', f) == 'V', "a clearly early beat stays V");
     bc_rule_opts off = o;
     off.match_k = 0;
     off.ontime_prem = 0;
