@@ -358,21 +358,27 @@ static void bank_update_plain(bc_stream *s, const float *w)
 }
 
 /* The cluster the beat matches best once aligned to it (QRS correlation of both leads and
- * amplitude), -1 if none; shifts[c] and ccs[c] are the alignment and correlation with each
- * cluster c. */
-static int bank_match(const cluster *bank, int nbank, const float *w, int *shifts, double *ccs)
+ * amplitude), -1 if none; shifts[c] and ccs[c] are the alignment and correlation with cluster
+ * c, computed for the dominant one (dom, may be -1) and those of a matching amplitude only. */
+static int bank_match(const cluster *bank, int nbank, int dom, const float *w, int *shifts,
+                      double *ccs)
 {
     int best = -1;
     double best_c = MATCH_CORR;
+    float pb = ppk(w);
     for (int c = 0; c < nbank; c++) {
         const float *t = bank[c].t;
+        float pt = ppk(t);
+        double amp = pt > 0 ? pb / pt : 0;
+        int amp_ok = amp >= MATCH_AMP_LO && amp <= MATCH_AMP_HI;
+        shifts[c] = 0;
+        ccs[c] = 0;
+        if (!amp_ok && c != dom) continue; /* cannot match: spare the alignment */
         double ac;
         int sh = align_step(w, t, 2, &ac);
         shifts[c] = sh;
         ccs[c] = ac;
-        float pt = ppk(t), pb = ppk(w);
-        double amp = pt > 0 ? pb / pt : 0;
-        if (ac >= best_c && amp >= MATCH_AMP_LO && amp <= MATCH_AMP_HI) {
+        if (ac >= best_c && amp_ok) {
             best_c = ac;
             best = c;
         }
@@ -504,7 +510,7 @@ static void features(bc_stream *s, const pending *p, int64_t next, int in_af, fl
     const float *ta = da >= 0 ? s->abank[da].t : p->w;
     int shifts[NBANK];
     double ccs[NBANK];
-    int mc = bank_match(s->abank, s->nabank, p->w, shifts, ccs);
+    int mc = bank_match(s->abank, s->nabank, da, p->w, shifts, ccs);
     int dsh = da >= 0 ? shifts[da] : 0;
     for (int l = 0; l < NL; l++) {
         const float *a = p->w + l * G, *b = ta + l * G;
