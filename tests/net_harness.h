@@ -155,21 +155,30 @@ static inline int harness_free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* HTTP GET of PATH from the loopback server on PORT; returns the malloc'd response (headers and
- * body) or NULL. A plain socket: enough for /healthz and /metrics. */
-static inline char *harness_http_get(int port, const char *path)
+/* A TCP connection to the loopback server on PORT: the socket, or -1. */
+static inline int harness_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-        if (fd >= 0) close(fd);
-        return NULL;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        close(fd);
+        fd = -1;
     }
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+    return fd;
+}
+
+/* HTTP GET of PATH from the loopback server on PORT, with the session cookie SESSION (NULL:
+ * none); returns the malloc'd response (headers and body) or NULL. A plain socket. */
+static inline char *harness_http_get(int port, const char *path, const char *session)
+{
+    int fd = harness_connect(port);
+    if (fd < 0) return NULL;
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s\r\n",
+                     path, session ? "Cookie: ecgnet_session=" : "", session ? session : "", session ? "\r\n" : "");
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return NULL;
@@ -177,7 +186,14 @@ static inline char *harness_http_get(int port, const char *path)
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap + 1);
     ssize_t k;
-    while (buf && (k = read(fd, buf + len, cap - len)) > 0) len += (size_t)k;
+    while (buf && (k = read(fd, buf + len, cap - len)) > 0) {
+        len += (size_t)k;
+        if (len == cap) {
+            char *bigger = realloc(buf, (cap *= 2) + 1);
+            if (!bigger) free(buf);
+            buf = bigger;
+        }
+    }
     close(fd);
     if (buf) buf[len] = 0;
     return buf;
@@ -288,6 +304,43 @@ static inline int script_run(int port, script *s, double timeout_s)
     }
     lws_context_destroy(ctx);
     return s->close_code;
+}
+
+/* Streams SRC as DEVICE's RECORDING (resting) to the loopback server on PORT and waits until the
+ * store at STORE_URL holds it complete (the analysis ends it shortly after the device is told
+ * "ended"); returns its id. Exits the test when either fails: nothing after could run. */
+static inline int64_t harness_stream_recording(int port, const char *store_url, const device_source *src,
+                                               const char *device, const char *token, const char *recording)
+{
+    char url[64], err[512];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
+    device_config c = {0};
+    c.url = url;
+    c.device = device;
+    c.token = token;
+    c.recording = recording;
+    c.ndevices = 1;
+    c.mode = PROTO_MODE_RESTING;
+    c.timeout_s = 60;
+    c.quiet = 1;
+    device_stats st;
+    if (device_run(&c, src, &st, err, sizeof err) != 1) {
+        fprintf(stderr, "%s/%s did not finish: %s\n", device, recording, st.error);
+        exit(2);
+    }
+    store *s = store_open(store_url, err, sizeof err);
+    store_recording r = {0};
+    for (int i = 0; s && i < 600; i++) {
+        if (store_recording_find(s, device, recording, &r, err, sizeof err) == STORE_OK && !strcmp(r.state, "complete"))
+            break;
+        usleep(50000);
+    }
+    store_close(s);
+    if (strcmp(r.state, "complete")) {
+        fprintf(stderr, "%s/%s never completed\n", device, recording);
+        exit(2);
+    }
+    return r.id;
 }
 
 #endif

@@ -70,13 +70,8 @@ static response request_raw(const char *method, const char *path, const char *co
                             const char *body, size_t len, const char *extra)
 {
     response r = {0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-        if (fd >= 0) close(fd);
+    int fd = harness_connect(port);
+    if (fd < 0) {
         return r;
     }
     char head[2048];
@@ -733,36 +728,7 @@ static void *serve(void *arg)
 
 static int64_t stream(const char *device, const char *token, const char *recording)
 {
-    char url[64], err[512];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
-    device_config c = {0};
-    c.url = url;
-    c.device = device;
-    c.token = token;
-    c.recording = recording;
-    c.ndevices = 1;
-    c.mode = PROTO_MODE_RESTING;
-    c.timeout_s = 60;
-    c.quiet = 1;
-    device_stats st;
-    if (device_run(&c, &src, &st, err, sizeof err) != 1) {
-        fprintf(stderr, "%s/%s did not finish: %s\n", device, recording, st.error);
-        exit(2);
-    }
-    /* The analysis ends the recording shortly after the device is told "ended". */
-    store *s = store_open(store_url, err, sizeof err);
-    store_recording r = {0};
-    for (int i = 0; s && i < 600; i++) {
-        if (store_recording_find(s, device, recording, &r, err, sizeof err) == STORE_OK && !strcmp(r.state, "complete"))
-            break;
-        usleep(50000);
-    }
-    store_close(s);
-    if (strcmp(r.state, "complete")) {
-        fprintf(stderr, "%s/%s never completed\n", device, recording);
-        exit(2);
-    }
-    return r.id;
+    return harness_stream_recording(port, store_url, &src, device, token, recording);
 }
 
 static void setup(void)

@@ -68,13 +68,8 @@ static void header_value(const char *head, const char *name, char *buf, size_t l
 static answer http_csrf(const char *method, const char *path, const char *cookie, const char *csrf)
 {
     answer a = {0, "", "", "", -1, NULL, 0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        if (fd >= 0) close(fd);
+    int fd = harness_connect(port);
+    if (fd < 0) {
         a.body = calloc(1, 1);
         return a;
     }
@@ -287,16 +282,12 @@ static void a_signed_report_comes_as_a_one_page_pdf_attachment(void)
  * waiting for the answer. */
 static int send_get(const char *path, const char *cookie)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = harness_connect(port);
     char head[512];
     int n = snprintf(head, sizeof head,
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: ecgnet_session=%s\r\n\r\n",
                      path, cookie);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) || write(fd, head, (size_t)n) != n) {
+    if (fd < 0 || write(fd, head, (size_t)n) != n) {
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -419,36 +410,7 @@ static void an_amendment_is_exported_as_its_own_version(void)
 
 static int64_t stream(const char *device, const char *token, const char *recording)
 {
-    char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
-    device_config c = {0};
-    c.url = url;
-    c.device = device;
-    c.token = token;
-    c.recording = recording;
-    c.ndevices = 1;
-    c.mode = PROTO_MODE_RESTING;
-    c.timeout_s = 60;
-    c.quiet = 1;
-    device_stats st;
-    if (device_run(&c, &src, &st, err, sizeof err) != 1) {
-        fprintf(stderr, "%s/%s did not finish: %s\n", device, recording, st.error);
-        exit(2);
-    }
-    /* The analysis ends the recording shortly after the device is told "ended". */
-    store *s = store_open(store_url, err, sizeof err);
-    store_recording r = {0};
-    for (int i = 0; s && i < 600; i++) {
-        if (store_recording_find(s, device, recording, &r, err, sizeof err) == STORE_OK && !strcmp(r.state, "complete"))
-            break;
-        usleep(50000);
-    }
-    store_close(s);
-    if (strcmp(r.state, "complete")) {
-        fprintf(stderr, "%s/%s never completed\n", device, recording);
-        exit(2);
-    }
-    return r.id;
+    return harness_stream_recording(port, store_url, &src, device, token, recording);
 }
 
 int main(void)

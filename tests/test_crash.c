@@ -27,7 +27,7 @@ static pid_t daemon_start(int port)
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
-        char *h = harness_http_get(port, "/healthz");
+        char *h = harness_http_get(port, "/healthz", NULL);
         int up = h && strstr(h, "200 OK");
         free(h);
         if (up) return pid;

@@ -2,15 +2,13 @@
  * ecgnetd's two GET routes that send them (access, 409 before signing, amendments, audit). */
 #include "check.h"
 #include "log.h"
+#include "net_harness.h"
 #include "report_export.h"
 #include "server.h"
 #include "store.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -404,13 +402,8 @@ typedef struct {
 static answer http_csrf(const char *method, const char *path, const char *cookie, const char *csrf)
 {
     answer a = {0, "", NULL};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        if (fd >= 0) close(fd);
+    int fd = harness_connect(port);
+    if (fd < 0) {
         a.body = calloc(1, 1);
         return a;
     }

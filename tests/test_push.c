@@ -343,14 +343,9 @@ static void a_flag_while_two_pages_are_connected_reaches_both(void)
 /* A raw socket that completes the upgrade and then never reads nor answers: a dead page. */
 static void a_page_that_never_answers_pings_is_closed(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+    int fd = harness_connect(port);
+    if (fd < 0) {
         CHECK(0, "cannot connect: %s", strerror(errno));
-        if (fd >= 0) close(fd);
         return;
     }
     char req[768];

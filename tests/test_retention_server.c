@@ -57,26 +57,7 @@ static store_recording finished(const char *recording)
 /* GET PATH with the session cookie TOKEN: the whole answer (malloc'd) or NULL. */
 static char *get(const char *path, const char *session)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-        if (fd >= 0) close(fd);
-        return NULL;
-    }
-    char req[512];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: ecgnet_session=%s\r\n\r\n",
-                     path, session);
-    size_t cap = 1 << 20, len = 0;
-    char *buf = write(fd, req, (size_t)n) == n ? malloc(cap + 1) : NULL;
-    ssize_t k;
-    while (buf && len < cap && (k = read(fd, buf + len, cap - len)) > 0) len += (size_t)k;
-    close(fd);
-    if (buf) buf[len] = 0;
-    return buf;
+    return harness_http_get(port, path, session);
 }
 
 static void the_hello_s_encounter_is_stored_and_a_bad_one_refused(void)

@@ -290,7 +290,7 @@ static void bad_input_gets_a_clear_close_code_and_harms_no_other_stream(void)
     device_config c = device(port, "after-bad", url, sizeof url);
     device_stats ds;
     CHECK(device_run(&c, &src, &ds, NULL, 0) == 1, "a good device after the bad ones: %s", ds.error);
-    char *health = harness_http_get(port, "/healthz"), *metrics = harness_http_get(port, "/metrics");
+    char *health = harness_http_get(port, "/healthz", NULL), *metrics = harness_http_get(port, "/metrics", NULL);
     CHECK(health && strstr(health, "200 OK") && strstr(health, "ok"), "healthz: %s", health ? health : "(none)");
     CHECK(metrics && strstr(metrics, "ecgnet_frames_rejected_total") && strstr(metrics, "ecgnet_pipeline_latency_seconds_bucket"),
           "metrics: %.200s", metrics ? metrics : "(none)");
@@ -387,7 +387,7 @@ static void a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged(v
     usleep(2500 * 1000);
     setrlimit(RLIMIT_FSIZE, &old); /* the operator frees some space */
     pthread_join(t, NULL);
-    char *metrics = harness_http_get(server_port(r.sv), "/metrics");
+    char *metrics = harness_http_get(server_port(r.sv), "/metrics", NULL);
     stop(&r);
     CHECK(sm.done == 1, "the device did not finish after space came back: %s", st.error);
     CHECK(st.reconnects >= 1, "the full disk never refused the device");
