@@ -1,5 +1,6 @@
 /* report_export.c — a signed report as an HL7 v2.5.1 ORU^R01 message or a FHIR R4 Observation. */
 #include "report_export.h"
+#include "result_json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -10,8 +11,6 @@
 
 #include <cjson/cJSON.h>
 
-#define MAX_RHYTHMS 16
-#define RHYTHM_LABEL_MAX 31
 
 /* Local codes (HL7 coding system "L") where LOINC has no term the report's parts map onto
  * one to one: a statement is the cardiologist's own wording or code, not a LOINC answer. */
@@ -21,12 +20,6 @@
 #define FHIR_LOCAL_SYSTEM "urn:ecgnet:code"
 
 /* What the builders take from the analysis JSON. */
-typedef struct {
-    int has_hr;
-    double hr;
-    size_t nrhythms;
-    char rhythms[MAX_RHYTHMS][RHYTHM_LABEL_MAX + 1];
-} facts;
 
 /* ---- a growable text buffer; an allocation failure is remembered and reported once ---- */
 
@@ -121,35 +114,14 @@ static int check_input(const report_export *in, char *err, size_t errlen)
     return -1;
 }
 
-/* The mean heart rate (when finite and > 0) and the distinct rhythm labels of the analysis
- * JSON (NULL: none). Returns 0, or -1 with err when it does not parse. */
-static int read_analysis(const report_export *in, facts *f, char *err, size_t errlen)
+/* The mean heart rate and the distinct rhythm labels of the analysis JSON (NULL: none). Returns
+ * 0, or -1 with err when it does not parse. */
+static int read_analysis(const report_export *in, result_json_facts *f, char *err, size_t errlen)
 {
-    memset(f, 0, sizeof *f);
-    if (!in->analysis_json) return 0;
-    cJSON *root = cJSON_Parse(in->analysis_json);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        snprintf(err, errlen, "report export of recording %lld: its analysis JSON does not parse as an object",
-                 (long long)in->recording_id);
-        return -1;
-    }
-    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "heart_rate"), "mean");
-    if (cJSON_IsNumber(mean) && isfinite(mean->valuedouble) && mean->valuedouble > 0) {
-        f->has_hr = 1;
-        f->hr = mean->valuedouble;
-    }
-    const cJSON *rh;
-    cJSON_ArrayForEach(rh, cJSON_GetObjectItemCaseSensitive(root, "rhythms"))
-    {
-        const cJSON *label = cJSON_GetObjectItemCaseSensitive(rh, "label");
-        if (!cJSON_IsString(label) || !*label->valuestring || strlen(label->valuestring) > RHYTHM_LABEL_MAX) continue;
-        int seen = 0;
-        for (size_t i = 0; i < f->nrhythms && !seen; i++) seen = !strcmp(f->rhythms[i], label->valuestring);
-        if (!seen && f->nrhythms < MAX_RHYTHMS) strcpy(f->rhythms[f->nrhythms++], label->valuestring);
-    }
-    cJSON_Delete(root);
-    return 0;
+    if (!result_json_read_facts(in->analysis_json, f)) return 0;
+    snprintf(err, errlen, "report export of recording %lld: its analysis JSON does not parse as an object",
+             (long long)in->recording_id);
+    return -1;
 }
 
 /* MS as UTC text: HL7 DTM "YYYYMMDDHHMMSS+0000" (FORM 0), FHIR dateTime (1) or instant with
@@ -209,7 +181,7 @@ static void hl7_obx(sbuf *b, const report_export *in, int set_id, const char *ty
 
 int report_export_hl7(const report_export *in, char **out, char *err, size_t errlen)
 {
-    facts f;
+    result_json_facts f;
     sbuf b = {0};
     char t[32], num[64];
     int field = 0, set_id = 0;
@@ -266,7 +238,7 @@ int report_export_hl7(const report_export *in, char **out, char *err, size_t err
     sb_str(&b, "\r");
 
     if (f.has_hr) {
-        snprintf(num, sizeof num, "%.0f", f.hr);
+        snprintf(num, sizeof num, "%.0f", f.hr_mean);
         hl7_obx(&b, in, ++set_id, "NM", "8867-4^Heart rate^LN", 0, num, "/min^/min^UCUM");
     }
     for (size_t i = 0; i < in->nstatements; i++)
@@ -318,7 +290,7 @@ static cJSON *identifier(const char *system, const char *value)
     return NULL;
 }
 
-static cJSON *fhir_observation(const report_export *in, const facts *f)
+static cJSON *fhir_observation(const report_export *in, const result_json_facts *f)
 {
     char t[40], id[64];
     cJSON *o = cJSON_CreateObject();
@@ -374,7 +346,7 @@ static cJSON *fhir_observation(const report_export *in, const facts *f)
         cJSON *c = cJSON_CreateObject(), *q = NULL;
         bad |= put(comps, NULL, c) || put(c, "code", concept("http://loinc.org", "8867-4", "Heart rate")) ||
                !(q = cJSON_AddObjectToObject(c, "valueQuantity")) ||
-               !cJSON_AddNumberToObject(q, "value", round(f->hr)) || !cJSON_AddStringToObject(q, "unit", "/min") ||
+               !cJSON_AddNumberToObject(q, "value", round(f->hr_mean)) || !cJSON_AddStringToObject(q, "unit", "/min") ||
                !cJSON_AddStringToObject(q, "system", "http://unitsofmeasure.org") ||
                !cJSON_AddStringToObject(q, "code", "/min");
     }
@@ -395,7 +367,7 @@ static cJSON *fhir_observation(const report_export *in, const facts *f)
 
 int report_export_fhir(const report_export *in, char **out, char *err, size_t errlen)
 {
-    facts f;
+    result_json_facts f;
     *out = NULL;
     if (check_input(in, err, errlen) || read_analysis(in, &f, err, errlen)) return -1;
     cJSON *o = fhir_observation(in, &f);

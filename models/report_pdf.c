@@ -1,5 +1,6 @@
 /* report_pdf.c — a signed report on ECG paper: the page drawn with cairo and pango, and its PDF. */
 #include "report_pdf.h"
+#include "result_json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,8 +19,6 @@
  * headings stand out by size and colour instead. */
 #define FONT_FAMILIES "Noto Sans CJK SC,Sans"
 #define MM_TO_PT (72.0 / 25.4)
-#define MAX_RHYTHMS 16
-#define RHYTHM_LABEL_MAX 31
 
 /* Page parts the header does not fix (mm). */
 #define LINE_MM 4.5          /* header line pitch */
@@ -33,14 +32,6 @@
 #define MINOR_W_MM 0.1
 #define MAJOR_W_MM 0.2
 
-typedef struct {
-    int has_hr;
-    double hr_mean, hr_min, hr_max;
-    int has_beats;
-    double beats;
-    size_t nrhythms;
-    char rhythms[MAX_RHYTHMS][RHYTHM_LABEL_MAX + 1];
-} facts;
 
 /* Pango's state for one drawing, and what it had to give up. */
 typedef struct {
@@ -101,46 +92,12 @@ static int check_input(const report_pdf *in, char *err, size_t errlen)
 
 /* The heart rate, beat count and distinct rhythm labels of the analysis JSON (NULL: none).
  * Returns 0, or -1 with err when it does not parse. */
-static int read_analysis(const report_pdf *in, facts *f, char *err, size_t errlen)
+static int read_analysis(const report_pdf *in, result_json_facts *f, char *err, size_t errlen)
 {
-    memset(f, 0, sizeof *f);
-    if (!in->analysis_json) return 0;
-    cJSON *root = cJSON_Parse(in->analysis_json);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        snprintf(err, errlen, "PDF report of recording %lld: its analysis JSON does not parse as an object",
-                 (long long)in->recording_id);
-        return -1;
-    }
-    const cJSON *hr = cJSON_GetObjectItemCaseSensitive(root, "heart_rate");
-    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(hr, "mean"), *lo = cJSON_GetObjectItemCaseSensitive(hr, "min"),
-                *hi = cJSON_GetObjectItemCaseSensitive(hr, "max");
-    if (cJSON_IsNumber(mean) && isfinite(mean->valuedouble) && mean->valuedouble > 0) {
-        f->has_hr = 1;
-        f->hr_mean = mean->valuedouble;
-        /* The range only when both ends make sense. */
-        if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi) && lo->valuedouble > 0 && hi->valuedouble >= lo->valuedouble &&
-            isfinite(hi->valuedouble)) {
-            f->hr_min = lo->valuedouble;
-            f->hr_max = hi->valuedouble;
-        }
-    }
-    const cJSON *beats = cJSON_GetObjectItemCaseSensitive(root, "beat_count");
-    if (cJSON_IsNumber(beats) && beats->valuedouble >= 0 && isfinite(beats->valuedouble)) {
-        f->has_beats = 1;
-        f->beats = beats->valuedouble;
-    }
-    const cJSON *rh;
-    cJSON_ArrayForEach(rh, cJSON_GetObjectItemCaseSensitive(root, "rhythms"))
-    {
-        const cJSON *label = cJSON_GetObjectItemCaseSensitive(rh, "label");
-        if (!cJSON_IsString(label) || !*label->valuestring || strlen(label->valuestring) > RHYTHM_LABEL_MAX) continue;
-        int seen = 0;
-        for (size_t i = 0; i < f->nrhythms && !seen; i++) seen = !strcmp(f->rhythms[i], label->valuestring);
-        if (!seen && f->nrhythms < MAX_RHYTHMS) strcpy(f->rhythms[f->nrhythms++], label->valuestring);
-    }
-    cJSON_Delete(root);
-    return 0;
+    if (!result_json_read_facts(in->analysis_json, f)) return 0;
+    snprintf(err, errlen, "PDF report of recording %lld: its analysis JSON does not parse as an object",
+             (long long)in->recording_id);
+    return -1;
 }
 
 /* ---- text ---- */
@@ -221,7 +178,7 @@ static void pen_line(pen *p, double x, double y, int heading, const char *s)
 
 /* ---- the page ---- */
 
-static void header(pen *p, const report_pdf *in, const facts *f)
+static void header(pen *p, const report_pdf *in, const result_json_facts *f)
 {
     char line[1024], t[40];
     text_style title = {5.0, 1, 0, 0, 0}, right = {TEXT_MM, 0, REPORT_PDF_GRID_W_MM, -1, 1};
@@ -410,7 +367,7 @@ static int report_text(pen *p, const report_pdf *in)
 
 int report_pdf_draw(cairo_t *cr, const report_pdf *in, report_pdf_notes *notes, char *err, size_t errlen)
 {
-    facts f;
+    result_json_facts f;
     pen p;
     if (notes) memset(notes, 0, sizeof *notes);
     if (check_input(in, err, errlen) || read_analysis(in, &f, err, errlen)) return -1;

@@ -1,7 +1,9 @@
 /* result_json.c — a pipeline result as the JSON report shared by `ecgnet analyze` and ecgnetd. */
 #include "result_json.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -111,4 +113,45 @@ char *result_json(const pipeline_result *r, const result_json_info *info, int pr
     char *text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
+}
+
+int result_json_read_facts(const char *json, result_json_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!json) return 0;
+    cJSON *root = cJSON_Parse(json);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    const cJSON *hr = cJSON_GetObjectItemCaseSensitive(root, "heart_rate");
+    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(hr, "mean"), *lo = cJSON_GetObjectItemCaseSensitive(hr, "min"),
+                *hi = cJSON_GetObjectItemCaseSensitive(hr, "max");
+    if (cJSON_IsNumber(mean) && isfinite(mean->valuedouble) && mean->valuedouble > 0) {
+        f->has_hr = 1;
+        f->hr_mean = mean->valuedouble;
+        /* The range only when both ends make sense. */
+        if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi) && lo->valuedouble > 0 && hi->valuedouble >= lo->valuedouble &&
+            isfinite(hi->valuedouble)) {
+            f->hr_min = lo->valuedouble;
+            f->hr_max = hi->valuedouble;
+        }
+    }
+    const cJSON *beats = cJSON_GetObjectItemCaseSensitive(root, "beat_count");
+    if (cJSON_IsNumber(beats) && beats->valuedouble >= 0 && isfinite(beats->valuedouble)) {
+        f->has_beats = 1;
+        f->beats = beats->valuedouble;
+    }
+    const cJSON *rh;
+    cJSON_ArrayForEach(rh, cJSON_GetObjectItemCaseSensitive(root, "rhythms"))
+    {
+        const cJSON *label = cJSON_GetObjectItemCaseSensitive(rh, "label");
+        if (!cJSON_IsString(label) || !*label->valuestring || strlen(label->valuestring) > RESULT_JSON_RHYTHM_LABEL_MAX)
+            continue;
+        int seen = 0;
+        for (size_t i = 0; i < f->nrhythms && !seen; i++) seen = !strcmp(f->rhythms[i], label->valuestring);
+        if (!seen && f->nrhythms < RESULT_JSON_MAX_RHYTHMS) strcpy(f->rhythms[f->nrhythms++], label->valuestring);
+    }
+    cJSON_Delete(root);
+    return 0;
 }

@@ -19,4 +19,22 @@ typedef struct {
  * memory. */
 char *result_json(const pipeline_result *r, const result_json_info *info, int pretty);
 
+#define RESULT_JSON_MAX_RHYTHMS 16     /* distinct rhythm labels read back */
+#define RESULT_JSON_RHYTHM_LABEL_MAX 31 /* bytes of one label; longer ones are skipped */
+
+/* What the exports of a signed report (PDF, HL7, FHIR) say about the analysis. */
+typedef struct {
+    int has_hr;                 /* a mean heart rate, finite and > 0 */
+    double hr_mean, hr_min, hr_max; /* min and max 0 unless both make sense (0 < min <= max) */
+    int has_beats;
+    double beats;               /* beat_count */
+    size_t nrhythms;            /* the distinct rhythm labels, in order of first appearance */
+    char rhythms[RESULT_JSON_MAX_RHYTHMS][RESULT_JSON_RHYTHM_LABEL_MAX + 1];
+} result_json_facts;
+
+/* Reads those facts back from an analysis JSON as result_json wrote it (JSON NULL: none, *OUT
+ * zeroed); members missing or out of range are left out. Returns 0, or -1 when JSON does not
+ * parse as an object. */
+int result_json_read_facts(const char *json, result_json_facts *out);
+
 #endif
