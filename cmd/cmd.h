@@ -38,6 +38,10 @@ store *cmd_store_open(const char *name, const char *data, const char *url, int c
 /* MS (Unix ms) as local "YYYY-MM-DD HH:MM:SS" in BUF, or NONE for 0; returns the text. */
 const char *cmd_format_ms(int64_t ms, const char *none, char *buf, size_t len);
 
+/* Prints "NAME: MSG 'ARG'" (ARG may be NULL) and the command's HELP to stderr; returns
+ * CMD_EUSAGE, for `return cmd_usage_error(...)`. */
+int cmd_usage_error(const char *name, const char *help, const char *msg, const char *arg);
+
 /* The reference-data directory for defaults: $ECGNET_DATA, else "../shared/ecgdata". */
 const char *cmd_data_dir(void);
 

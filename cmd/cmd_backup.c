@@ -35,8 +35,7 @@ static const char help[] =
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "ecgnet backup: %s%s%s%s\n\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", help);
-    return CMD_EUSAGE;
+    return cmd_usage_error("ecgnet backup", help, msg, arg);
 }
 
 int cmd_backup(int argc, char **argv)

@@ -35,8 +35,7 @@ static const char help[] =
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "ecgnet device: %s%s%s%s\n\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", help);
-    return CMD_EUSAGE;
+    return cmd_usage_error("ecgnet device", help, msg, arg);
 }
 
 static int add(store *s, const char *id, const char *site)

@@ -49,8 +49,7 @@ static const char help[] =
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "ecgnet retention: %s%s%s%s\n\n%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", help);
-    return CMD_EUSAGE;
+    return cmd_usage_error("ecgnet retention", help, msg, arg);
 }
 
 /* Whole years MIN..1000 from TEXT; exits through usage_error otherwise. */

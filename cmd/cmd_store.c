@@ -1,4 +1,4 @@
-/* cmd_store.c — what the commands that manage ecgnetd's data share: opening its store, times. */
+/* cmd_store.c — what the commands that manage ecgnetd's data share: opening its store, times, usage errors. */
 #include "cmd.h"
 
 #include <errno.h>
@@ -41,4 +41,10 @@ const char *cmd_format_ms(int64_t ms, const char *none, char *buf, size_t len)
     if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
         snprintf(buf, len, "%lld ms", (long long)ms);
     return buf;
+}
+
+int cmd_usage_error(const char *name, const char *help, const char *msg, const char *arg)
+{
+    fprintf(stderr, "%s: %s%s%s%s\n\n%s", name, msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "", help);
+    return CMD_EUSAGE;
 }

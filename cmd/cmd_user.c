@@ -41,9 +41,7 @@ static const char help[] =
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "ecgnet user: %s%s%s%s\n\n", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
-    fputs(help, stderr);
-    return CMD_EUSAGE;
+    return cmd_usage_error("ecgnet user", help, msg, arg);
 }
 
 /* One line from F into BUF without its line end; 0 at the end of input or for a line too long. */
