@@ -69,16 +69,25 @@ static cJSON *json_row(const char *name, const af_seconds *s)
 int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
 {
     cJSON *root = NULL, *recs = NULL;
+    bc_model *model = NULL;
+    char merr[1024];
+    /* The beats labelled as analyze and the daemon label them: the rhythm analysis leaves
+     * ventricular beats out of its P-wave check, and VT takes precedence over AF. */
+    if (bc_model_load(NULL, &model, merr, sizeof merr)) {
+        fprintf(stderr, "ecgnet eval: %s\n", merr);
+        return CMD_EINPUT;
+    }
     if (json) {
         root = cJSON_CreateObject();
         recs = root ? cJSON_AddArrayToObject(root, "records") : NULL;
         if (!recs) {
             cJSON_Delete(root);
+            bc_model_free(model);
             fprintf(stderr, "ecgnet eval: out of memory\n");
             return CMD_EINPUT;
         }
     } else {
-        printf("AF (AFIB or AFL) duration-weighted over whole records, seconds; RR intervals and P waves\n");
+        printf("AF (AFIB or AFL) duration-weighted over whole records, seconds; RR intervals, P waves, beat classes\n");
         printf("| ventricular flutter (VFL): seconds, then episodes: reference, found, detected, false\n");
         printf("%-8s %9s %9s %9s %9s %8s %8s | %7s %7s %7s %7s %5s %5s %5s %5s\n", "record", "ref AF", "TP", "FN", "FP",
                "Se%", "+P%", "ref VFL", "TP", "FN", "FP", "ref", "found", "det", "false");
@@ -90,7 +99,7 @@ int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
         char path[4096], err[FMT_ERRLEN];
         rh_af_score sc;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (rh_score_af_record(path, 1, &sc, err, sizeof err)) {
+        if (rh_score_af_record(path, 1, model, &sc, err, sizeof err)) {
             fprintf(stderr, "ecgnet eval: %s\n", err);
             rc = CMD_EINPUT;
             break;
@@ -126,5 +135,6 @@ int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
         }
     }
     cJSON_Delete(root);
+    bc_model_free(model);
     return rc;
 }

@@ -23,6 +23,8 @@
 #define BRADY_BPM 60.0
 #define TACHY_BPM 100.0
 #define P_WAVE_PRESENT 0.5     /* median P-wave correlation above which the atria are organised */
+#define P_LOCAL_HALF 4         /* P waves are judged over the 9 beats around each interval ... */
+#define P_LOCAL_MIN 3          /* ... of which at least 3 must be judged (on time, not ventricular) */
 #define VFL_MIN_ON_S 1.5       /* two consecutive 1-s window verdicts (one is noise) ... */
 #define VFL_GAP_S 1.5          /* ... and one window's lapse inside flutter does not end it */
 
@@ -70,10 +72,12 @@ struct rh_stream {
     fifo entries;        /* entry: awaiting their decision */
     double rr[RR_RING];
     double pw[RR_RING];  /* P-wave correlation of the beat ending each RR, NaN when unknown */
+    unsigned char vb[RR_RING]; /* the beat ending each RR is labelled ventricular */
     int64_t nvalid;
     int last_af, last_sbr, last_svta;
     int af_held, af_valid;     /* the AF verdict held between measurements, and whether it is */
     int64_t af_k;              /* the interval it was measured at */
+    double af_median;          /* the median RR of that window */
     rh_track tr[NTRACKS];
     rh_hyst h_af, h_sbr, h_svta, h_vfl;
     int vfl_expected;          /* rh_stream_expect_vfl: the VFL track waits for verdicts */
@@ -266,6 +270,23 @@ static int pattern_break(rh_stream *s, pattern *p, int64_t at, int64_t resume)
 
 /* ---- per-RR decisions (AF, rate), in order, once their window has arrived ---- */
 
+/* Repeatable P waves before the beats around interval k: 1 when at least P_LOCAL_MIN of the
+ * P_LOCAL_HALF beats either side (and k's own) have a known P-wave correlation and their median
+ * is >= P_WAVE_PRESENT. Premature beats (more than 20 % short of the window's median, as in the
+ * RR editing) and ventricular ones are left out: neither follows a sinus P wave, so their
+ * segments say nothing about whether the atria are organised. */
+static int p_waves_around(const rh_stream *s, int64_t k, int64_t n)
+{
+    double p[2 * P_LOCAL_HALF + 1];
+    size_t np = 0;
+    for (int64_t i = k - P_LOCAL_HALF; i <= k + P_LOCAL_HALF; i++) {
+        if (i < 0 || i >= n || i < n - RR_RING) continue;
+        size_t j = (size_t)(i % RR_RING);
+        if (!isnan(s->pw[j]) && !s->vb[j] && s->rr[j] >= 0.8 * s->af_median) p[np++] = s->pw[j];
+    }
+    return np >= P_LOCAL_MIN && rh_select(p, np, np / 2) >= P_WAVE_PRESENT;
+}
+
 static void decide_rr(rh_stream *s, int64_t k)
 {
     int64_t n = s->nvalid, w = RH_AF_WINDOW;
@@ -294,20 +315,19 @@ static void decide_rr(rh_stream *s, int64_t k)
         rh_af_features f;
         rh_af_measure(win, m, &f);
         s->last_af = rh_af_decide(&f, m);
-        /* Atrial activity, when given, has the last word: repeatable P waves before most beats
-         * are sinus (or atrial ectopic) rhythm however irregular the ventricles are. */
-        double p[RH_AF_WINDOW], scratch[RH_AF_WINDOW];
+        double scratch[RH_AF_WINDOW];
         memcpy(scratch, win, m * sizeof *win);
-        double median = rh_select(scratch, m, m / 2);
-        size_t np = 0;
-        /* Premature beats (ectopic: no sinus P wave) are left out, as in the RR editing. */
-        for (int64_t i = lo; i < hi; i++)
-            if (!isnan(s->pw[i % RR_RING]) && s->rr[i % RR_RING] >= 0.8 * median) p[np++] = s->pw[i % RR_RING];
-        if (s->last_af && np >= m / 2 && rh_select(p, np, np / 2) >= P_WAVE_PRESENT) s->last_af = 0;
+        s->af_median = rh_select(scratch, m, m / 2);
         s->af_held = s->last_af;
         s->af_k = k;
         s->af_valid = 1;
     }
+    /* Atrial activity, when given, has the last word, beat by beat: repeatable P waves before
+     * the beats around this interval are sinus (or atrial ectopic) rhythm however irregular the
+     * ventricles are. Judged over 9 beats rather than the RR window's 64, so that an AF verdict
+     * does not spill half a window into the sinus rhythm on either side of an episode, nor
+     * over the short sinus stretches between paroxysms. */
+    if (s->last_af && p_waves_around(s, k, n)) s->last_af = 0;
     int64_t a = k - RATE_HALF < 0 ? 0 : k - RATE_HALF, b = k + RATE_HALF + 1 > n ? n : k + RATE_HALF + 1;
     double loc[2 * RATE_HALF + 1];
     size_t nl = 0;
@@ -448,6 +468,7 @@ int rh_stream_beat_shape(rh_stream *s, int64_t sample, char label, double pwave,
         entry e = {s->cover_from, sample, ENT_RR, s->nvalid, is_v};
         s->rr[s->nvalid % RR_RING] = (double)rr;
         s->pw[s->nvalid % RR_RING] = pwave;
+        s->vb[s->nvalid % RR_RING] = (unsigned char)is_v;
         s->nvalid++;
         s->cover_from = sample;
         s->any_rr = 1;

@@ -15,8 +15,9 @@
  *   VT    >= 3 consecutive V at >= 100 bpm lasting >= 30 s (first to last V), until the next beat;
  *   AFIB  atrial fibrillation: RR irregularity over a 64-interval window centred on each interval
  *         (rhythm_af.h: Dash et al. 2009 plus ectopy editing and a bigeminy/trigeminy check; beat
- *         labels are not used), vetoed where the beats' P-wave correlations say the atria are
- *         organised (rh_stream_beat_atrial); episodes >= 30 s, gaps < 10 s merged. Atrial flutter
+ *         labels are not used), vetoed interval by interval where the P-wave correlations of
+ *         the 9 beats around it say the atria are organised (rh_stream_beat_atrial; premature
+ *         and ventricular beats left out); episodes >= 30 s, gaps < 10 s merged. Atrial flutter
  *         is not told apart: no "AFL" is ever output. Variable-block flutter shows as AFIB when
  *         atrial activity is not given, but its flutter waves repeat before the QRS like P waves,
  *         so the P-wave veto also hides it; fixed-block flutter is regular and never found;
@@ -83,9 +84,10 @@ void rh_stream_free(rh_stream *s);
 int rh_stream_beat(rh_stream *s, int64_t sample, char label, char *err, size_t errlen);
 
 /* As rh_stream_beat, with the beat's atrial activity: pwave is the correlation of the P-wave
- * segment before it with the recent beats' (rhythm_pwave.h), NaN when unknown. Where at least
- * half the beats of an AF window have one and their median is >= 0.5 (repeatable P waves), the
- * window is not AF whatever its RR intervals. */
+ * segment before it with the recent beats' (rhythm_pwave.h), NaN when unknown. Where at least 3
+ * of the 9 beats around an RR interval have one (beats more than 20 % premature and beats
+ * labelled 'V' do not count: no sinus P wave precedes them) and their median is >= 0.5
+ * (repeatable P waves), the interval is not AF whatever the RR intervals around it. */
 int rh_stream_beat_atrial(rh_stream *s, int64_t sample, char label, double pwave, char *err, size_t errlen);
 
 /* As rh_stream_beat_atrial, with the beat's QRS shape against the beat before it: shape is their

@@ -20,8 +20,12 @@ void rh_pwave_free(rh_pwave *p);
  * sample i known for start <= i < end (microvolts, baseline removed): the Pearson correlation of
  * the beat's P-wave segment (all leads together) with the running average of the previous beats'
  * segments, in -1..1. A sinus P wave repeats (near 1); AF's fibrillatory waves do not (near 0).
- * Returns NaN when the segment is not inside [start, end) or for the first beat (no template yet).
- * The beat's segment then joins the running average (1/16 weight). */
+ * Only the part of the segment after the previous beat's T wave counts (the previous beat is the
+ * one of the previous call; its T wave ends a Bazett QT of QTc 0.45 s after it: at fast rates the
+ * T wave repeats in AF too), each lead's least-squares line removed (a slope is a T wave's tail or
+ * baseline wander, not atrial activity). Returns NaN when the segment is not inside [start, end),
+ * when less than 80 ms of it is left after the T wave, or for the first beat (no template yet).
+ * The beat's whole segment then joins the running average (1/16 weight). */
 double rh_pwave_beat(rh_pwave *p, const float *uv, size_t stride, int64_t start, int64_t end, int64_t r);
 
 #endif

@@ -39,7 +39,8 @@ static void score_vfl_episodes(const rh_episode *ref, size_t nref, const rh_epis
 
 /* The whole filtered record, lead-major (the P-wave segments need the signal before each beat,
  * and the pipeline hands the beats over at its end). */
-int rh_score_af_record(const char *path, int use_atrial, rh_af_score *out, char *err, size_t errlen)
+int rh_score_af_record(const char *path, int use_atrial, const bc_model *model, rh_af_score *out, char *err,
+                       size_t errlen)
 {
     char atr[4096];
     fmt_record *rec = NULL;
@@ -50,6 +51,10 @@ int rh_score_af_record(const char *path, int use_atrial, rh_af_score *out, char 
     int rc = -1;
 
     memset(out, 0, sizeof *out);
+    if (model && !use_atrial) {
+        snprintf(err, errlen, "%s: beat classes need the filtered signal, which RR-only scoring leaves out", path);
+        return -1;
+    }
     if (fmt_record_open(path, &rec, err, errlen)) goto fail;
     snprintf(atr, sizeof atr, "%s.atr", path);
     if (fmt_annot_read_wfdb(atr, &ann, err, errlen)) goto fail;
@@ -58,6 +63,7 @@ int rh_score_af_record(const char *path, int use_atrial, rh_af_score *out, char 
     pipeline_opts o;
     pipeline_opts_default(&o);
     o.run_filter = use_atrial;
+    o.beat_model = model;
     if (pipeline_run_record(rec, &o, &res, err, errlen)) goto fail;
     out->fs = res->fs;
     if (rh_reference_episodes(&ann, res->nsamples, atr, &ref, &nref, err, errlen)) goto fail;

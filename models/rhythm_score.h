@@ -3,6 +3,8 @@
 #ifndef ECGNET_MODELS_RHYTHM_SCORE_H
 #define ECGNET_MODELS_RHYTHM_SCORE_H
 
+#include "beatclass.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +23,13 @@ typedef struct {
 /* Runs the pipeline (monitoring filter and beat detection) over the record PATH (WFDB, without
  * extension), feeds its beats to rh_stream with each beat's P-wave correlation (rhythm_pwave.h)
  * when use_atrial is 1 (RR intervals alone when 0), builds the reference episodes from PATH.atr
- * and compares AF (AFIB or AFL) and ventricular flutter (VFL) over the whole record. Returns 0 and fills *out, or -1 with a
- * message naming the file in err. Keeps the filtered record in memory (4 bytes a sample a lead). */
-int rh_score_af_record(const char *path, int use_atrial, rh_af_score *out, char *err, size_t errlen);
+ * and compares AF (AFIB or AFL) and ventricular flutter (VFL) over the whole record. model, when
+ * not NULL, labels the beats as `ecgnet analyze` does (the rhythm analysis leaves ventricular
+ * beats out of its P-wave check, and finds VT, bigeminy and trigeminy); it needs use_atrial 1
+ * (the classifier needs the filtered signal, which brings the P waves with it). NULL: every beat
+ * is 'N'. The model stays the caller's. Returns 0 and fills *out, or -1 with a message naming the
+ * file in err. Keeps the filtered record in memory (4 bytes a sample a lead). */
+int rh_score_af_record(const char *path, int use_atrial, const bc_model *model, rh_af_score *out, char *err,
+                       size_t errlen);
 
 #endif

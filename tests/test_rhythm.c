@@ -590,18 +590,19 @@ static void reference_episodes_come_from_rhythm_annotations_and_flutter_brackets
 
 /* AF found on the MIT-BIH records with AF or flutter, from the project's own beat detection,
  * duration-weighted over whole records; floors a little below what was measured: RR intervals
- * alone Se 97.25 %, +P 85.07 %; with the P-wave veto Se 95.27 %, +P 93.73 %. */
+ * alone Se 97.17 %, +P 85.30 %; with the beat-by-beat P-wave veto Se 95.41 %, +P 95.29 % (the
+ * floors are issue #3's targets, 95 and 95). */
 static void af_on_the_mitdb_af_records_meets_the_floors(void)
 {
     const char *names[] = {"201", "202", "203", "210", "219", "221", "222"};
-    const double min_se[2] = {96.5, 94.5}, min_ppv[2] = {84.0, 93.0};
+    const double min_se[2] = {96.5, 95.0}, min_ppv[2] = {84.0, 95.0};
     for (int atrial = 0; atrial <= 1; atrial++) {
         double tp = 0, fn = 0, fp = 0;
         for (size_t k = 0; k < 7; k++) {
             char path[1024], rel[64], err[512] = "";
             rh_af_score sc;
             snprintf(rel, sizeof rel, "mitdb/%s", names[k]);
-            int rc = rh_score_af_record(check_data_path(path, sizeof path, rel), atrial, &sc, err, sizeof err);
+            int rc = rh_score_af_record(check_data_path(path, sizeof path, rel), atrial, NULL, &sc, err, sizeof err);
             CHECK(rc == 0, "record %s: %s", names[k], err);
             if (rc) continue;
             tp += (double)sc.tp / sc.fs;
@@ -858,7 +859,7 @@ static void vfl_on_mitdb_207_is_found_inside_the_annotated_episodes(void)
 {
     char path[1024], err[1024];
     rh_af_score sc;
-    int rc = rh_score_af_record(check_data_path(path, sizeof path, "mitdb/207"), 1, &sc, err, sizeof err);
+    int rc = rh_score_af_record(check_data_path(path, sizeof path, "mitdb/207"), 1, NULL, &sc, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     if (rc) return;
     fprintf(stderr, "  207: %d/%d flutter episodes found, %.1f of %.1f s, %.1f s false, first %.1f s late\n",
@@ -882,7 +883,7 @@ static void no_vfl_on_the_noisy_mitdb_records(void)
         char rel[64], path[1024], err[1024];
         rh_af_score sc;
         snprintf(rel, sizeof rel, "mitdb/%s", recs[i]);
-        int rc = rh_score_af_record(check_data_path(path, sizeof path, rel), 1, &sc, err, sizeof err);
+        int rc = rh_score_af_record(check_data_path(path, sizeof path, rel), 1, NULL, &sc, err, sizeof err);
         CHECK(rc == 0, "%s", err);
         CHECK(rc || (sc.vfl_det == 0 && sc.vfl_fp == 0), "%s: %d VFL episodes, %.1f s", recs[i], sc.vfl_det,
               sc.vfl_fp / sc.fs);
