@@ -689,6 +689,115 @@ static void a_repeating_p_wave_correlates_near_1_and_fibrillatory_waves_near_0(v
     rh_pwave_free(p);
 }
 
+/* One lead at FS, 70 s of 20 uV noise, beats every rr_lo..rr_hi s; before each beat a 100 uV
+ * bump (sd 8 ms) bump_after_prev s after the previous beat (bump_after_prev > 0), or a ramp of
+ * 100 uV across the P-wave segment (bump_after_prev == 0). The mean correlation of the beats
+ * that have one; *known: how many have one. */
+static double mean_correlation_of(double rr_lo, double rr_hi, double bump_after_prev, int *known)
+{
+    static float sig[250 * 70];
+    size_t n = sizeof sig / sizeof *sig;
+    rng_state = 11;
+    for (size_t i = 0; i < n; i++) sig[i] = (float)(20.0 * (uniform() - 0.5));
+    char err[256];
+    rh_pwave *p = rh_pwave_create(FS, 1, err, sizeof err);
+    double sum = 0;
+    *known = 0;
+    int64_t a = (int64_t)(RH_PWAVE_FROM_S * FS + 0.5), len = a - (int64_t)(RH_PWAVE_TO_S * FS + 0.5);
+    for (double t = 1.0, prev = 0.4; t < 69.0; prev = t, t += rr_lo + (rr_hi - rr_lo) * uniform()) {
+        int64_t r = (int64_t)(t * FS);
+        if (bump_after_prev > 0) {
+            int64_t c = (int64_t)((prev + bump_after_prev) * FS);
+            for (int k = -8; k <= 8; k++)
+                sig[c + k] += (float)(100.0 * exp(-0.5 * (k / (0.008 * FS)) * (k / (0.008 * FS))));
+        } else {
+            for (int64_t i = 0; i < len; i++) sig[r - a + i] += (float)(100.0 * (double)i / (double)len);
+        }
+        double c = p ? rh_pwave_beat(p, sig, n, 0, (int64_t)n, r) : NAN;
+        if (!isnan(c)) {
+            sum += c;
+            ++*known;
+        }
+    }
+    rh_pwave_free(p);
+    return *known ? sum / *known : NAN;
+}
+
+static void the_previous_beats_t_wave_and_a_slope_are_no_p_wave(void)
+{
+    int known;
+    /* RR 0.6 s: the segment runs from 0.30 to 0.54 s after the previous beat, whose T wave ends
+     * 0.45 * sqrt(0.6) = 0.35 s after it. */
+    double t_wave = mean_correlation_of(0.59, 0.61, 0.315, &known);
+    CHECK(known > 50 && fabs(t_wave) < 0.3, "a bump 0.315 s after the previous beat (its T wave): mean %.2f over %d",
+          t_wave, known);
+    double p_wave = mean_correlation_of(0.59, 0.61, 0.40, &known);
+    CHECK(known > 50 && p_wave > 0.8, "a bump 0.40 s after the previous beat (a P wave): mean %.2f over %d", p_wave,
+          known);
+    /* RR 0.40 s: the T wave ends 0.285 s after the previous beat, 55 ms before the segment does:
+     * under 80 ms is too little to tell. RR 0.5 s leaves 122 ms. */
+    mean_correlation_of(0.395, 0.405, 0.30, &known);
+    CHECK(known == 0, "RR 0.40 s: %d beats with a P-wave correlation, want none", known);
+    mean_correlation_of(0.495, 0.505, 0.40, &known);
+    CHECK(known > 50, "RR 0.50 s: %d beats with a P-wave correlation", known);
+    double ramp = mean_correlation_of(0.6, 1.0, 0, &known);
+    CHECK(known > 50 && fabs(ramp) < 0.3, "the same slope before every beat: mean %.2f over %d", ramp, known);
+}
+
+/* 300 s of AF-like intervals; the beats from 120 to 150 s carry P-wave correlation p (the others
+ * none) and label `label`; every beat whose index modulo 9 is under per9 also carries p (per9 0:
+ * none). Intervals ending on a beat with a P wave are 0.6-1.0 s (never premature), the others
+ * 0.4-1.0 s. Seconds of AFIB inside [lo, hi). */
+static double af_seconds_with_p_stretch(double p, char label, int per9, double lo, double hi)
+{
+    static seq q;
+    static double pw[MAXB];
+    char err[256];
+    rng_state = 9;
+    memset(&q, 0, sizeof q);
+    for (size_t i = 0; q.t < 300; i++) {
+        int stretch = q.t >= 120 && q.t < 150, periodic = (int)(i % 9) < per9;
+        int has_p = stretch || periodic;
+        beat(&q, has_p ? 0.6 + 0.4 * uniform() : 0.4 + 0.6 * uniform(), stretch ? label : 'N');
+        pw[q.n - 1] = has_p ? p : NAN;
+    }
+    result r;
+    memset(&r, 0, sizeof r);
+    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
+    for (size_t i = 0; rs && i < q.n; i++)
+        CHECK(rh_stream_beat_atrial(rs, q.s[i], q.l[i], pw[i], err, sizeof err) == 0, "%s", err);
+    if (rs) rh_stream_finish(rs, (int64_t)((q.t + 1) * FS));
+    if (rs) drain(rs, &r);
+    rh_stream_free(rs);
+    double sec = 0;
+    for (size_t i = 0; i < r.nep; i++) {
+        if (strcmp(r.ep[i].label, "AFIB")) continue;
+        double a = (double)r.ep[i].start / FS, b = (double)r.ep[i].end / FS;
+        if (a < lo) a = lo;
+        if (b > hi) b = hi;
+        if (b > a) sec += b - a;
+    }
+    return sec;
+}
+
+static void p_waves_veto_af_over_the_9_beats_around_each_interval(void)
+{
+    /* 30 s of P waves inside AF: not AF from within 9 beats of its edges, and AF on both sides. */
+    double inside = af_seconds_with_p_stretch(0.9, 'N', 0, 128, 142);
+    CHECK(inside == 0, "P waves from 120 to 150 s: %.1f s of AF between 128 and 142 s", inside);
+    double before = af_seconds_with_p_stretch(0.9, 'N', 0, 20, 110), after = af_seconds_with_p_stretch(0.9, 'N', 0, 160, 280);
+    CHECK(before > 85 && after > 115, "AF around the P waves: %.1f of 90 s before, %.1f of 120 s after", before, after);
+    double weak = af_seconds_with_p_stretch(0.4, 'N', 0, 128, 142);
+    CHECK(weak > 13, "P-wave correlation 0.4 from 120 to 150 s: %.1f of 14 s of AF", weak);
+    /* Ventricular beats follow no sinus P wave: what precedes them says nothing. */
+    double ventricular = af_seconds_with_p_stretch(0.9, 'V', 0, 128, 142);
+    CHECK(ventricular > 13, "the same on beats labelled V: %.1f of 14 s of AF", ventricular);
+    /* At least 3 of the 9 beats must have a P-wave correlation: 3 of every 9 veto AF, 2 do not. */
+    double three = af_seconds_with_p_stretch(0.9, 'N', 3, 20, 110), two = af_seconds_with_p_stretch(0.9, 'N', 2, 20, 110);
+    CHECK(three == 0, "P waves on 3 beats of every 9: %.1f s of AF", three);
+    CHECK(two > 85, "P waves on 2 beats of every 9: %.1f of 90 s of AF", two);
+}
+
 /* ---- ventricular flutter/fibrillation from the signal ---- */
 
 typedef struct {
@@ -913,6 +1022,8 @@ int main(void)
     RUN(reference_episodes_come_from_rhythm_annotations_and_flutter_brackets);
     RUN(repeatable_p_waves_veto_af_and_absent_or_unknown_ones_do_not);
     RUN(a_repeating_p_wave_correlates_near_1_and_fibrillatory_waves_near_0);
+    RUN(the_previous_beats_t_wave_and_a_slope_are_no_p_wave);
+    RUN(p_waves_veto_af_over_the_9_beats_around_each_interval);
     RUN(af_on_the_mitdb_af_records_meets_the_floors);
     RUN(a_4_to_6_hz_oscillation_is_vfl_within_6_s_and_its_episode_lies_on_it);
     RUN(sinus_rhythm_fast_or_with_noise_and_wander_is_never_vfl);
