@@ -186,8 +186,9 @@ int http_pdf_export(http_req *r, int64_t id)
     int src = store_review_get(r->ctx->st, &r->user, id, &j->it, err, sizeof err);
     if (src != STORE_OK) goto fail;
     if (j->it.rec.purged_ms) {
+        int rc = http_reply_purged(r, &j->it.rec);
         job_free(j);
-        return http_reply_purged(r, &j->it.rec);
+        return rc;
     }
     if (strcmp(j->it.rec.review, "signed")) {
         snprintf(msg, sizeof msg, "recording %lld is \"%s\": only a signed report can be exported", (long long)id,
