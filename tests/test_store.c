@@ -177,6 +177,36 @@ static void postgresql_refuses_foreign_and_newer_databases(void)
     store_close(s);
 }
 
+/* PostgreSQL: a lost connection (the database restarted, a network cut) fails the one call that
+ * meets it, saying so, and the next call works on a new connection; nothing is half-written. */
+static void a_lost_postgresql_connection_fails_one_call_and_is_remade(void)
+{
+    const char *url = fresh_db("store-pg-lost");
+    store *s = open_ok(url);
+    add_device(s, "dev", "site", NULL);
+    int64_t a = begin_ok(s, rec("dev", "a", 0));
+    /* Every other session to this database is cut from outside, as a restart would. */
+    CHECK(raw_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()") == SQLITE_OK,
+          "the store's connection is cut");
+    store_recording r = rec("dev", "b", 0);
+    int64_t id = 0;
+    int existed = -1;
+    errbuf[0] = 0;
+    int rc = store_recording_begin(s, &r, &id, &existed, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_ERR && errbuf[0] && strstr(errbuf, ":***@"), "the call that meets the cut fails, saying why: %d %s",
+          rc, errbuf);
+    rc = store_recording_begin(s, &r, &id, &existed, errbuf, sizeof errbuf);
+    CHECK(rc == STORE_OK && existed == 0 && id > a, "the next call works on a new connection: %d %s", rc, errbuf);
+    store_recording g;
+    CHECK(store_recording_get(s, a, &g, errbuf, sizeof errbuf) == STORE_OK && !strcmp(g.recording, "a"),
+          "what was stored before is there");
+    CHECK(raw_count(url, "SELECT count(*) FROM recording") == 2 &&
+              raw_count(url, "SELECT count(*) FROM audit WHERE action = 'recording.begin'") == 2,
+          "each recording once, each audited once: nothing half-written");
+    store_close(s);
+}
+
 static int base64url(const char *t)
 {
     return strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(t);
@@ -781,6 +811,7 @@ int main(void)
 {
     if (harness_pg()) {
         RUN(postgresql_refuses_foreign_and_newer_databases);
+        RUN(a_lost_postgresql_connection_fails_one_call_and_is_remade);
     } else { /* properties of a SQLite file */
         RUN(migrations_are_idempotent_and_the_file_is_wal_and_private);
         RUN(a_newer_schema_and_foreign_files_are_refused);
