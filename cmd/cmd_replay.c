@@ -12,6 +12,7 @@
 static const char help[] =
     "usage: ecgnet replay RECORD --url URL --device ID --token TOKEN [--recording ID]\n"
     "                     [--speed X] [--devices N] [--mode resting|continuous] [--frame-ms MS]\n"
+    "                     [--encounter outpatient|inpatient]\n"
     "                     [--insecure] [--timeout S] [--stagger S] [--quiet] [--verify DATA_DIR]\n"
     "\n"
     "Streams a WFDB record or EDF file to ecgnetd over ecgnet.v1, as a bedside device would:\n"
@@ -26,6 +27,8 @@ static const char help[] =
     "  --recording ID    recording id (default: the record's name); with N devices, ID-0 … ID-(N-1)\n"
     "  --devices N       simulate N devices streaming the record concurrently (default 1)\n"
     "  --mode M          resting (default for records up to a minute) or continuous\n"
+    "  --encounter E     outpatient or inpatient: how long the recording is kept (`ecgnet\n"
+    "                    retention`); default: not said, which counts as outpatient\n"
     "  --frame-ms MS     signal per frame (default 200)\n"
     "  --insecure        accept a self-signed TLS certificate (test installations)\n"
     "  --timeout S       give up after S seconds\n"
@@ -57,7 +60,7 @@ static int verify(const char *dir, const device_config *c, const device_source *
 
 int cmd_replay(int argc, char **argv)
 {
-    const char *path = NULL, *mode = NULL, *verify_dir = NULL;
+    const char *path = NULL, *mode = NULL, *encounter = NULL, *verify_dir = NULL;
     device_config c = {0};
     c.ndevices = 1;
     c.speed = 1;
@@ -72,6 +75,7 @@ int cmd_replay(int argc, char **argv)
         else if (!strcmp(a, "--token") && more) c.token = argv[++i];
         else if (!strcmp(a, "--recording") && more) c.recording = argv[++i];
         else if (!strcmp(a, "--mode") && more) mode = argv[++i];
+        else if (!strcmp(a, "--encounter") && more) encounter = argv[++i];
         else if (!strcmp(a, "--verify") && more) verify_dir = argv[++i];
         else if (!strcmp(a, "--insecure")) c.insecure = 1;
         else if (!strcmp(a, "--quiet")) c.quiet = 1;
@@ -103,6 +107,12 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr, "ecgnet replay: --mode takes resting or continuous, not '%s'\n", mode);
         return CMD_EUSAGE;
     }
+    if (encounter && strcmp(encounter, "outpatient") && strcmp(encounter, "inpatient")) {
+        fprintf(stderr, "ecgnet replay: --encounter takes outpatient or inpatient, not '%s'\n", encounter);
+        return CMD_EUSAGE;
+    }
+    if (encounter)
+        c.encounter = strcmp(encounter, "inpatient") ? PROTO_ENCOUNTER_OUTPATIENT : PROTO_ENCOUNTER_INPATIENT;
     char err[512];
     device_source src;
     int32_t *samples = NULL;

@@ -146,6 +146,7 @@ static int writeable(dev *d)
         memcpy(h.leads, src->leads, sizeof h.leads);
         h.sample_bytes = src->sample_bytes;
         h.mode = r->c->mode;
+        h.encounter = r->c->encounter;
         char *text = proto_hello_build(&h);
         memset(h.token, 0, sizeof h.token);
         if (!text || strlen(text) > PROTO_MAX_FRAME_BYTES) {

@@ -33,6 +33,7 @@ typedef struct {
     double speed;              /* 1: real time; 10: ten times; 0: as fast as acknowledged */
     double frame_s;            /* seconds of signal per frame; 0: 0.2 */
     proto_mode mode;
+    proto_encounter encounter; /* PROTO_ENCOUNTER_UNSTATED (0): no "encounter" in the hello */
     int insecure;              /* wss:// accepting a self-signed certificate (tests, labs) */
     double drop_every_s;       /* > 0: each device drops its connection this often, to exercise
                                   resuming (tests); 0: never */

@@ -144,6 +144,41 @@ static void a_purged_recording_answers_410_and_cannot_be_resumed(void)
     CHECK(access(before.journal, F_OK) == 0, "(the files are the CLI's to delete, not the server's)");
 }
 
+/* The device client (`ecgnet replay --encounter`) says the encounter in its hello. */
+static void the_device_client_says_the_encounter(void)
+{
+    char err[512];
+    device_source src;
+    int32_t *samples = NULL;
+    harness_record(check_tmpdir("retention-server-rec"), "syn2", 2, 500, 2, &src, &samples);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
+    const char *names[] = {"client-in", "client-out", "client-unsaid"};
+    const proto_encounter said[] = {PROTO_ENCOUNTER_INPATIENT, PROTO_ENCOUNTER_OUTPATIENT, PROTO_ENCOUNTER_UNSTATED};
+    const char *stored[] = {"inpatient", "outpatient", "outpatient"}; /* unsaid counts as outpatient */
+    for (int i = 0; i < 3; i++) {
+        device_config c = {0};
+        c.url = url;
+        c.device = "dev1";
+        c.token = token;
+        c.recording = names[i];
+        c.ndevices = 1;
+        c.mode = PROTO_MODE_RESTING;
+        c.encounter = said[i];
+        c.timeout_s = 30;
+        c.quiet = 1;
+        device_stats st;
+        CHECK(device_run(&c, &src, &st, err, sizeof err) == 1, "%s streamed: %s", names[i], st.error);
+        store *s = store_open(store_url, err, sizeof err);
+        store_recording r = {0};
+        CHECK(s && store_recording_find(s, "dev1", names[i], &r, err, sizeof err) == STORE_OK &&
+                  !strcmp(r.encounter, stored[i]),
+              "%s stored as '%s': '%s' %s", names[i], stored[i], r.encounter, err);
+        store_close(s);
+    }
+    free(samples);
+}
+
 int main(void)
 {
     net_log_set_level(NET_LOG_ERROR);
@@ -163,6 +198,7 @@ int main(void)
     harness_server sv = harness_serve(&c);
     port = server_port(sv.sv);
     RUN(the_hello_s_encounter_is_stored_and_a_bad_one_refused);
+    RUN(the_device_client_says_the_encounter);
     RUN(a_purged_recording_answers_410_and_cannot_be_resumed);
     harness_stop(&sv);
     flag_table_free(table);
