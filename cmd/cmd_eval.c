@@ -36,7 +36,8 @@ static const char help[] =
     "  --min-ppv PCT    exit 3 when gross +P falls below PCT\n"
     "  --rhythm         instead of beats, score the rhythm analysis's AF episodes (AFIB or AFL)\n"
     "                   against the reference rhythm annotations: duration-weighted Se and +P\n"
-    "                   per record and pooled, over whole records\n"
+    "                   per record and pooled, over whole records (--min-se and --min-ppv are then\n"
+    "                   floors on the pooled AF Se and +P)\n"
     "  --classes        also classify the beats (AAMI N S V F Q) with the beat model and print, per\n"
     "                   record and gross, V and S sensitivity, +P and false-positive rate, bxb-style\n"
     "                   (a missed reference beat counts against Se, every beat labelled V or S in\n"
@@ -338,7 +339,7 @@ int cmd_eval(int argc, char **argv)
     int n = list_records(dir, list, &names);
     if (n < 0) return CMD_EINPUT;
     if (rhythm && n > 0) {
-        int rrc = cmd_eval_rhythm(dir, names, n, json);
+        int rrc = cmd_eval_rhythm(dir, names, n, json, min_se, min_ppv);
         for (int i = 0; i < n; i++) free(names[i]);
         free(names);
         bc_model_free(model);

@@ -66,7 +66,7 @@ static cJSON *json_row(const char *name, const af_seconds *s)
     return o;
 }
 
-int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
+int cmd_eval_rhythm(const char *dir, char **names, int n, int json, double min_se, double min_ppv)
 {
     cJSON *root = NULL, *recs = NULL;
     bc_model *model = NULL;
@@ -132,6 +132,12 @@ int cmd_eval_rhythm(const char *dir, char **names, int n, int json)
             free(text);
         } else {
             print_row("pooled", &pooled);
+        }
+        double se = pct(pooled.tp, pooled.fn), ppv = pct(pooled.tp, pooled.fp);
+        if ((min_se >= 0 && se < min_se) || (min_ppv >= 0 && ppv < min_ppv)) {
+            fprintf(stderr, "ecgnet eval: pooled AF Se %.2f %% / +P %.2f %% below the floor %.2f / %.2f\n", se, ppv,
+                    min_se, min_ppv);
+            rc = CMD_ETARGET;
         }
     }
     cJSON_Delete(root);

@@ -8,8 +8,9 @@
  * the '+' rhythm annotations of NAME.atr ("(AFIB" and "(AFL" count as AF) and prints, per record
  * and pooled, the duration-weighted AF sensitivity and positive predictivity over the whole
  * record (with the AF seconds behind them); json: one JSON object on stdout instead of the table.
- * Returns CMD_OK (0), or CMD_EINPUT (1) after printing to stderr which record (or the model)
- * failed and why. */
-int cmd_eval_rhythm(const char *dir, char **names, int n, int json);
+ * MIN_SE and MIN_PPV (< 0: none) are floors on the pooled AF Se and +P, in percent. Returns
+ * CMD_OK (0), CMD_ETARGET (3) when a floor is not met (said on stderr), or CMD_EINPUT (1) after
+ * printing to stderr which record (or the model) failed and why. */
+int cmd_eval_rhythm(const char *dir, char **names, int n, int json, double min_se, double min_ppv);
 
 #endif
