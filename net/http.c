@@ -178,9 +178,10 @@ static int begin(http_ctx *ctx, struct lws *wsi, http_req **slot, const char *ur
         r->close_after = 1;
         return dispatch(r);
     }
-    /* With a Content-Length (0 included) libwebsockets reads the body and then calls
-     * HTTP_BODY_COMPLETION, where the request is answered. */
-    if (r->content_length >= 0 && is_write(r)) return 0;
+    /* With a body, libwebsockets reads it and then calls HTTP_BODY_COMPLETION, where the request
+     * is answered. A declared empty body is answered now: for a PUT that callback never comes (a
+     * POST's does; dispatch answers once either way). */
+    if (r->content_length > 0 && is_write(r)) return 0;
     return dispatch(r);
 }
 
