@@ -67,16 +67,16 @@ static int read_one(store *s, int64_t id, store_critical *out, char *err, size_t
     return rc;
 }
 
-/* Inside the lock: STORE_OK if ME may see recording ID (STORE_EDENIED, STORE_ENOTFOUND). */
-static int visible(store *s, const store_user *me, int64_t id, char *err, size_t errlen)
+/* Inside the caller's transaction, after its change: the audit row of ME's ACTION on recording
+ * ID, the notice read back into *OUT (unless NULL), the commit. STORE_OK or the failing code. */
+static int audit_and_commit(store *s, const store_user *me, const char *action, int64_t id, const char *detail,
+                            store_critical *out, char *err, size_t errlen)
 {
-    store_recording r;
-    memset(&r, 0, sizeof r);
-    int rc = store_db_recording_site(s, id, r.site, err, errlen);
-    if (rc == STORE_OK && !store_can_see(me, &r))
-        rc = store_db_err(err, errlen, STORE_EDENIED, "recording %lld belongs to another site than %s's (%s)",
-                          (long long)id, me->name, me->site);
-    return rc;
+    char actor[96];
+    store_db_user_actor(me, actor);
+    int rc = store_db_audit(s, actor, action, id, detail, err, errlen);
+    if (rc == STORE_OK && out) rc = read_one(s, id, out, err, errlen);
+    return rc == STORE_OK ? store_db_commit(s, err, errlen) : rc;
 }
 
 int store_critical_confirm(store *s, const store_user *user, int64_t id, const char *finding, const char *notified,
@@ -97,7 +97,7 @@ int store_critical_confirm(store *s, const store_user *user, int64_t id, const c
     int rc = store_db_begin(s, err, errlen);
     if (rc) goto done;
     if ((rc = store_db_actor(s, user, 1, "confirm critical values", &me, err, errlen)) != STORE_OK) goto fail;
-    if ((rc = visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_check_visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
     store_critical old;
     if ((rc = read_one(s, id, &old, err, errlen)) == STORE_OK) {
         rc = store_db_err(err, errlen, STORE_EEXIST, "recording %lld's critical value was confirmed already by %s",
@@ -127,13 +127,9 @@ int store_critical_confirm(store *s, const store_user *user, int64_t id, const c
                           (long long)id);
         goto fail;
     }
-    char actor[96], detail[512];
-    store_db_user_actor(&me, actor);
+    char detail[512];
     snprintf(detail, sizeof detail, "%.255s; told %.127s", finding, notified);
-    if ((rc = store_db_audit(s, actor, "critical.confirm", id, detail, err, errlen)) != STORE_OK) goto fail;
-    if (out && (rc = read_one(s, id, out, err, errlen)) != STORE_OK) goto fail;
-    rc = store_db_commit(s, err, errlen);
-    if (rc == STORE_OK) goto done;
+    if ((rc = audit_and_commit(s, &me, "critical.confirm", id, detail, out, err, errlen)) == STORE_OK) goto done;
 fail:
     store_db_rollback(s);
 done:
@@ -156,7 +152,7 @@ int store_critical_ack(store *s, const store_user *user, int64_t id, store_criti
                           "%s is a%s %s user", me.name, me.role[0] == 'a' ? "n" : "", me.role);
         goto fail;
     }
-    if ((rc = visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_check_visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
     if ((rc = read_one(s, id, &c, err, errlen)) != STORE_OK) goto fail;
     if (c.acked_ms) {
         rc = store_db_err(err, errlen, STORE_ESTATE, "recording %lld's critical value was acknowledged already by %s",
@@ -181,12 +177,7 @@ int store_critical_ack(store *s, const store_user *user, int64_t id, store_criti
                           (long long)id);
         goto fail;
     }
-    char actor[96];
-    store_db_user_actor(&me, actor);
-    if ((rc = store_db_audit(s, actor, "critical.ack", id, c.finding, err, errlen)) != STORE_OK) goto fail;
-    if (out && (rc = read_one(s, id, out, err, errlen)) != STORE_OK) goto fail;
-    rc = store_db_commit(s, err, errlen);
-    if (rc == STORE_OK) goto done;
+    if ((rc = audit_and_commit(s, &me, "critical.ack", id, c.finding, out, err, errlen)) == STORE_OK) goto done;
 fail:
     store_db_rollback(s);
 done:
@@ -200,7 +191,7 @@ int store_critical_get(store *s, const store_user *user, int64_t id, store_criti
     store_user me;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_actor(s, user, 0, "see critical values", &me, err, errlen);
-    if (rc == STORE_OK) rc = visible(s, &me, id, err, errlen);
+    if (rc == STORE_OK) rc = store_db_check_visible(s, &me, id, err, errlen);
     if (rc == STORE_OK) rc = read_one(s, id, out, err, errlen);
     pthread_mutex_unlock(&s->mu);
     return rc;

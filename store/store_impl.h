@@ -151,4 +151,8 @@ int store_db_claim_held(store *s, const store_user *me, int64_t id, int need_dra
 /* Reads recording ID's site into SITE inside the caller's lock: STORE_OK, STORE_ENOTFOUND, STORE_ERR. */
 int store_db_recording_site(store *s, int64_t id, char site[65], char *err, size_t errlen);
 
+/* Inside the caller's lock: STORE_OK if ME may see recording ID (its site's clinic, or any
+ * cardiologist or admin); STORE_EDENIED naming the site, STORE_ENOTFOUND, STORE_ERR. */
+int store_db_check_visible(store *s, const store_user *me, int64_t id, char *err, size_t errlen);
+
 #endif

@@ -289,14 +289,7 @@ static int report_reader(store *s, const store_user *user, int64_t id, store_use
 {
     int rc = store_db_actor(s, user, 0, "read reports", me, err, errlen);
     if (rc) return rc;
-    char site[65];
-    if ((rc = store_db_recording_site(s, id, site, err, errlen)) != STORE_OK) return rc;
-    store_recording r;
-    memset(&r, 0, sizeof r);
-    memcpy(r.site, site, sizeof site);
-    if (!store_can_see(me, &r))
-        return store_db_err(err, errlen, STORE_EDENIED, "recording %lld belongs to another site than %s's (%s)",
-                            (long long)id, me->name, me->site);
+    if ((rc = store_db_check_visible(s, me, id, err, errlen)) != STORE_OK) return rc;
     *drafts = strcmp(me->role, "clinic") != 0;
     return STORE_OK;
 }

@@ -110,8 +110,7 @@ int store_db_recording_site(store *s, int64_t id, char site[65], char *err, size
     return rc;
 }
 
-/* Inside the lock: STORE_OK if ME may see recording ID (STORE_EDENIED, STORE_ENOTFOUND otherwise). */
-static int check_visible(store *s, const store_user *me, int64_t id, char *err, size_t errlen)
+int store_db_check_visible(store *s, const store_user *me, int64_t id, char *err, size_t errlen)
 {
     store_recording r;
     memset(&r, 0, sizeof r);
@@ -279,7 +278,7 @@ int store_review_get(store *s, const store_user *user, int64_t id, store_review_
     store_user me;
     pthread_mutex_lock(&s->mu);
     int rc = store_db_actor(s, user, 0, "see a recording", &me, err, errlen);
-    if (rc == STORE_OK) rc = check_visible(s, &me, id, err, errlen);
+    if (rc == STORE_OK) rc = store_db_check_visible(s, &me, id, err, errlen);
     if (rc == STORE_OK) rc = read_one_item(s, id, out, err, errlen);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -450,7 +449,7 @@ int store_recording_opened(store *s, const store_user *user, int64_t id, char *e
     int rc = store_db_begin(s, err, errlen);
     if (rc) goto done;
     if ((rc = store_db_actor(s, user, 0, "open a recording", &me, err, errlen)) != STORE_OK) goto fail;
-    if ((rc = check_visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_check_visible(s, &me, id, err, errlen)) != STORE_OK) goto fail;
     int first = 0;
     if (!strcmp(me.role, "cardiologist")) {
         store_stmt *st;
