@@ -343,4 +343,21 @@ static inline int64_t harness_stream_recording(int port, const char *store_url, 
     return r.id;
 }
 
+/* device_run on a thread of its own, so that a test can act on the server meanwhile: start it
+ * with pthread_create(&t, NULL, harness_stream_thread, &streaming) and pthread_join it; DONE is
+ * device_run's answer (devices that completed). */
+typedef struct {
+    const device_config *c;
+    const device_source *src;
+    device_stats *st;
+    int done;
+} harness_streaming;
+
+static inline void *harness_stream_thread(void *arg)
+{
+    harness_streaming *s = arg;
+    s->done = device_run(s->c, s->src, s->st, NULL, 0);
+    return NULL;
+}
+
 #endif

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "store.h"
@@ -134,30 +133,5 @@ static inline int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Runs a shell command; returns its exit code, its stdout in OUT (caller frees; may be NULL)
- * and its stderr in ERR. SCRATCH names the test's scratch directory for the stderr file. */
-static inline int run_in(const char *scratch, const char *cmd, char **out, char *err, size_t errlen)
-{
-    static char errfile[1100];
-    char full[4096];
-    if (!errfile[0]) snprintf(errfile, sizeof errfile, "%s/stderr.txt", check_tmpdir(scratch));
-    snprintf(full, sizeof full, "%s 2>'%s'", cmd, errfile);
-    FILE *p = popen(full, "r");
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (size_t n; p && (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
-        len += n;
-        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int status = p ? pclose(p) : -1;
-    FILE *e = fopen(errfile, "r");
-    size_t elen = e ? fread(err, 1, errlen - 1, e) : 0;
-    err[elen] = '\0';
-    if (e) fclose(e);
-    if (out) *out = buf;
-    else free(buf);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 #endif

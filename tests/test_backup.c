@@ -14,19 +14,6 @@ static char data_dir[1024], rec_dir[1024], store_url[1200], token[STORE_TOKEN_CH
 static device_source src;
 static int32_t *src_samples;
 
-typedef struct {
-    device_config *c;
-    device_stats *st;
-    int done;
-} streaming;
-
-static void *stream(void *arg)
-{
-    streaming *s = arg;
-    s->done = device_run(s->c, &src, s->st, NULL, 0);
-    return NULL;
-}
-
 /* Frames of the journal PATH that differ from the device's record, and how many frames it holds. */
 static int64_t prefix_mismatches(const char *path, int64_t *frames)
 {
@@ -81,9 +68,9 @@ static void a_backup_while_a_device_streams_copies_a_consistent_store_and_journa
     /* A second recording streams at 10x (6 s) while the backup runs. */
     device_config live = harness_device_config(server_port(r.sv), token, "live", url, sizeof url);
     live.speed = 10;
-    streaming sm = {&live, &st2, 0};
+    harness_streaming sm = {&live, &src, &st2, 0};
     pthread_t t;
-    pthread_create(&t, NULL, stream, &sm);
+    pthread_create(&t, NULL, harness_stream_thread, &sm);
     usleep(2000 * 1000);
     char dest[1100], err[2048] = "";
     snprintf(dest, sizeof dest, "%s/copy", check_tmpdir("backup-dest"));

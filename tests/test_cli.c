@@ -10,26 +10,7 @@
  * stderr (static). */
 static int run(const char *cmd, char **out, char *errbuf, size_t errlen)
 {
-    static char errfile[1100];
-    char full[4096];
-    if (!errfile[0]) snprintf(errfile, sizeof errfile, "%s/stderr.txt", check_tmpdir("cli-run"));
-    snprintf(full, sizeof full, "%s 2>'%s'", cmd, errfile);
-    FILE *p = popen(full, "r");
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (size_t n; p && (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
-        len += n;
-        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int status = p ? pclose(p) : -1;
-    FILE *e = fopen(errfile, "r");
-    size_t elen = e ? fread(errbuf, 1, errlen - 1, e) : 0;
-    errbuf[elen] = '\0';
-    if (e) fclose(e);
-    if (out) *out = buf;
-    else free(buf);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return check_run("cli-run", cmd, out, errbuf, errlen);
 }
 
 static const char *synth_record(void)

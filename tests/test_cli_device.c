@@ -12,7 +12,7 @@
 /* `ecgnet ...` as a shell command: exit code, stdout (caller frees), stderr (store_harness.h). */
 static int run(const char *cmd, char **out, char *err, size_t errlen)
 {
-    return run_in("cli-device-run", cmd, out, err, errlen);
+    return check_run("cli-device-run", cmd, out, err, errlen);
 }
 
 /* The token from add's output ("token: X"), or "" (static). */

@@ -14,7 +14,7 @@ static char base[1024], data[1200], dbpath[1300];
 
 static int run(const char *cmd, char **out, char *err, size_t errlen)
 {
-    return run_in("cli-retention-run", cmd, out, err, errlen);
+    return check_run("cli-retention-run", cmd, out, err, errlen);
 }
 
 static int exists(const char *path)

@@ -38,19 +38,6 @@ static pid_t daemon_start(int port)
     exit(2);
 }
 
-typedef struct {
-    device_config *c;
-    device_stats *st;
-    int done;
-} streaming;
-
-static void *stream(void *arg)
-{
-    streaming *s = arg;
-    s->done = device_run(s->c, &src, s->st, NULL, 0);
-    return NULL;
-}
-
 static void sigkill_mid_stream_then_restart_leaves_every_recording_complete_and_bit_exact(void)
 {
     enum { N = 20 };
@@ -69,9 +56,9 @@ static void sigkill_mid_stream_then_restart_leaves_every_recording_complete_and_
     c.timeout_s = 120;
     c.quiet = 1;
     device_stats st[N];
-    streaming s = {&c, st, 0};
+    harness_streaming s = {&c, &src, st, 0};
     pthread_t t;
-    pthread_create(&t, NULL, stream, &s);
+    pthread_create(&t, NULL, harness_stream_thread, &s);
     usleep(2500 * 1000);
     int64_t acked_before[N];
     for (int i = 0; i < N; i++) acked_before[i] = st[i].acked; /* read racily: a lower bound */

@@ -1011,7 +1011,7 @@ static void a_v1_database_is_upgraded_in_place(void)
 
 static int run(const char *cmd, char **out, char *err, size_t errlen)
 {
-    return run_in("review-cli-run", cmd, out, err, errlen);
+    return check_run("review-cli-run", cmd, out, err, errlen);
 }
 
 static void the_user_command_adds_changes_disables_and_lists(void)

@@ -46,14 +46,9 @@ static cJSON *cli_analysis(const char *record)
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s/cmd/ecgnet analyze %s --json --mode continuous", ECGNET_BINARY_DIR, record);
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 1 << 20, len = 0, k;
-    char *buf = malloc(cap);
-    while ((k = fread(buf + len, 1, cap - 1 - len, p)) > 0) len += k;
-    buf[len] = 0;
-    pclose(p);
-    cJSON *o = cJSON_Parse(buf);
+    char *buf = NULL, err[1024];
+    if (check_run("server-cli", cmd, &buf, err, sizeof err) != 0) fprintf(stderr, "%s: %s\n", cmd, err);
+    cJSON *o = buf ? cJSON_Parse(buf) : NULL;
     free(buf);
     return o;
 }
@@ -137,19 +132,6 @@ static void many_devices_stream_at_once_each_into_its_own_recording(void)
     }
 }
 
-typedef struct {
-    device_config *c;
-    device_stats *st;
-    int done;
-} streaming;
-
-static void *stream(void *arg)
-{
-    streaming *s = arg;
-    s->done = device_run(s->c, &src, s->st, NULL, 0);
-    return NULL;
-}
-
 static void devices_resume_after_the_server_restarts_and_lose_nothing(void)
 {
     int port = harness_free_port();
@@ -159,9 +141,9 @@ static void devices_resume_after_the_server_restarts_and_lose_nothing(void)
     c.ndevices = 4;
     c.speed = 15; /* 4 s of streaming */
     device_stats st[4];
-    streaming s = {&c, st, 0};
+    harness_streaming s = {&c, &src, st, 0};
     pthread_t t;
-    pthread_create(&t, NULL, stream, &s);
+    pthread_create(&t, NULL, harness_stream_thread, &s);
     usleep(1500 * 1000);
     stop(&r);            /* devices are cut off mid-stream... */
     usleep(300 * 1000);
@@ -375,7 +357,7 @@ static void a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged(v
     d.token = tok;
     d.speed = 30;
     device_stats st;
-    streaming sm = {&d, &st, 0};
+    harness_streaming sm = {&d, &src, &st, 0};
     struct rlimit old, small;
     getrlimit(RLIMIT_FSIZE, &old);
     small = old;
@@ -383,7 +365,7 @@ static void a_full_disk_refuses_samples_clearly_and_loses_nothing_acknowledged(v
     signal(SIGXFSZ, SIG_IGN);
     setrlimit(RLIMIT_FSIZE, &small);
     pthread_t t;
-    pthread_create(&t, NULL, stream, &sm);
+    pthread_create(&t, NULL, harness_stream_thread, &sm);
     usleep(2500 * 1000);
     setrlimit(RLIMIT_FSIZE, &old); /* the operator frees some space */
     pthread_join(t, NULL);
