@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +169,93 @@ static inline int harness_connect(int port)
         fd = -1;
     }
     return fd;
+}
+
+/* An HTTP answer as the tests read it. */
+typedef struct {
+    int status;          /* 0 when there was no answer */
+    char *head;          /* status line and headers, malloc'd with the body (NULL: no answer) */
+    unsigned char *body; /* in the same allocation, LEN bytes and a NUL after them */
+    size_t len;
+} harness_answer;
+
+/* Sends METHOD PATH (Connection: close) to the loopback server on PORT with the session cookie
+ * COOKIE and the CSRF token CSRF (each NULL: none), EXTRA header lines ("Name: value\r\n"...;
+ * NULL: none) and BODY of LEN bytes (NULL: none; a POST or PUT then says Content-Length: 0, as
+ * browsers do, unless EXTRA sets headers of its own), and reads the whole answer. Free it with
+ * harness_answer_free. */
+static inline harness_answer harness_request(int port, const char *method, const char *path, const char *cookie,
+                                             const char *csrf, const void *body, size_t len, const char *extra)
+{
+    harness_answer a = {0, NULL, NULL, 0};
+    int fd = harness_connect(port);
+    if (fd < 0) return a;
+    char head[2048];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, path);
+    if (cookie) n += snprintf(head + n, sizeof head - (size_t)n, "Cookie: theme=dark; ecgnet_session=%s\r\n", cookie);
+    if (csrf) n += snprintf(head + n, sizeof head - (size_t)n, "X-CSRF-Token: %s\r\n", csrf);
+    if (extra) n += snprintf(head + n, sizeof head - (size_t)n, "%s", extra);
+    if (body)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                      len);
+    else if (!extra && (!strcmp(method, "POST") || !strcmp(method, "PUT")))
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: 0\r\n");
+    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
+    int ok = write(fd, head, (size_t)n) == n;
+    for (size_t off = 0; ok && body && off < len;) {
+        ssize_t w = write(fd, (const char *)body + off, len - off);
+        if (w <= 0) ok = 0;
+        else off += (size_t)w;
+    }
+    size_t cap = 1 << 16, got = 0;
+    char *buf = malloc(cap + 1);
+    ssize_t k;
+    while (buf && (k = read(fd, buf + got, cap - got)) > 0) {
+        got += (size_t)k;
+        if (got == cap) {
+            char *bigger = realloc(buf, (cap *= 2) + 1);
+            if (!bigger) free(buf);
+            buf = bigger;
+        }
+    }
+    close(fd);
+    if (!buf) return a;
+    buf[got] = 0;
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (!sep || sscanf(buf, "HTTP/1.1 %d", &a.status) != 1) {
+        free(buf);
+        a.status = 0;
+        return a;
+    }
+    *sep = 0;
+    a.head = buf;
+    a.body = (unsigned char *)sep + 4;
+    a.len = got - (size_t)(sep + 4 - buf);
+    return a;
+}
+
+/* The value of header NAME (case-insensitive) of A, copied into BUF; "" when absent. */
+static inline const char *harness_header(const harness_answer *a, const char *name, char *buf, size_t len)
+{
+    buf[0] = 0;
+    size_t n = strlen(name);
+    for (const char *p = a->head ? strstr(a->head, "\r\n") : NULL; p && p[2]; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (!strncasecmp(line, name, n) && line[n] == ':') {
+            const char *v = line + n + 1, *e = strstr(v, "\r\n");
+            while (*v == ' ') v++;
+            size_t k = e ? (size_t)(e - v) : strlen(v);
+            snprintf(buf, len, "%.*s", (int)(k < len ? k : len - 1), v);
+            break;
+        }
+    }
+    return buf;
+}
+
+static inline void harness_answer_free(harness_answer *a)
+{
+    free(a->head);
+    memset(a, 0, sizeof *a);
 }
 
 /* HTTP GET of PATH from the loopback server on PORT, with the session cookie SESSION (NULL:

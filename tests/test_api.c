@@ -49,19 +49,8 @@ static void response_free(response *r)
 /* The value of header NAME (case-insensitive) in R, copied into BUF; "" when absent. */
 static const char *header(const response *r, const char *name, char *buf, size_t len)
 {
-    buf[0] = 0;
-    size_t n = strlen(name);
-    for (const char *p = r->head ? strstr(r->head, "\r\n") : NULL; p && p[2]; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (!strncasecmp(line, name, n) && line[n] == ':') {
-            const char *v = line + n + 1, *e = strstr(v, "\r\n");
-            while (*v == ' ') v++;
-            size_t k = e ? (size_t)(e - v) : strlen(v);
-            snprintf(buf, len, "%.*s", (int)(k < len ? k : len - 1), v);
-            return buf;
-        }
-    }
-    return buf;
+    harness_answer a = {r->status, r->head, NULL, 0};
+    return harness_header(&a, name, buf, len);
 }
 
 /* Sends METHOD PATH with the session COOKIE and CSRF token (each NULL: none) and BODY (NULL:
@@ -69,46 +58,8 @@ static const char *header(const response *r, const char *name, char *buf, size_t
 static response request_raw(const char *method, const char *path, const char *cookie, const char *csrf,
                             const char *body, size_t len, const char *extra)
 {
-    response r = {0};
-    int fd = harness_connect(port);
-    if (fd < 0) {
-        return r;
-    }
-    char head[2048];
-    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, path);
-    if (cookie) n += snprintf(head + n, sizeof head - (size_t)n, "Cookie: theme=dark; ecgnet_session=%s\r\n", cookie);
-    if (csrf) n += snprintf(head + n, sizeof head - (size_t)n, "X-CSRF-Token: %s\r\n", csrf);
-    if (extra) n += snprintf(head + n, sizeof head - (size_t)n, "%s", extra);
-    if (body)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                      len);
-    else if (!extra && (!strcmp(method, "POST") || !strcmp(method, "PUT")))
-        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: 0\r\n"); /* as browsers send it */
-    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
-    int ok = write(fd, head, (size_t)n) == n;
-    for (size_t off = 0; ok && body && off < len;) {
-        ssize_t w = write(fd, body + off, len - off);
-        if (w <= 0) ok = 0;
-        else off += (size_t)w;
-    }
-    size_t cap = 1 << 16, got = 0;
-    char *buf = malloc(cap + 1);
-    ssize_t k;
-    while ((k = read(fd, buf + got, cap - got)) > 0) {
-        got += (size_t)k;
-        if (got == cap) buf = realloc(buf, (cap *= 2) + 1);
-    }
-    close(fd);
-    buf[got] = 0;
-    char *sep = strstr(buf, "\r\n\r\n");
-    if (!sep || sscanf(buf, "HTTP/1.1 %d", &r.status) != 1) {
-        free(buf);
-        return r;
-    }
-    *sep = 0;
-    r.head = buf;
-    r.body = sep + 4;
-    r.json = cJSON_Parse(r.body);
+    harness_answer a = harness_request(port, method, path, cookie, csrf, body, len, extra);
+    response r = {a.status, a.head, (char *)a.body, a.body ? cJSON_Parse((char *)a.body) : NULL};
     return r;
 }
 

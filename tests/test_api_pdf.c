@@ -51,58 +51,21 @@ typedef struct {
     size_t len;
 } answer;
 
-static void header_value(const char *head, const char *name, char *buf, size_t len)
-{
-    size_t n = strlen(name);
-    buf[0] = 0;
-    for (const char *line = strstr(head, "\r\n"); line; line = strstr(line + 2, "\r\n"))
-        if (!strncasecmp(line + 2, name, n) && line[2 + n] == ':') {
-            const char *v = line + 3 + n;
-            while (*v == ' ') v++;
-            snprintf(buf, len, "%.*s", (int)strcspn(v, "\r"), v);
-            return;
-        }
-}
-
 /* METHOD PATH with session COOKIE and CSRF token (each NULL: none), the whole answer. */
 static answer http_csrf(const char *method, const char *path, const char *cookie, const char *csrf)
 {
-    answer a = {0, "", "", "", -1, NULL, 0};
-    int fd = harness_connect(port);
-    if (fd < 0) {
-        a.body = calloc(1, 1);
-        return a;
+    harness_answer h = harness_request(port, method, path, cookie, csrf, NULL, 0, NULL);
+    answer a = {h.status, "", "", "", -1, malloc(h.len + 1), h.len};
+    char v[32];
+    harness_header(&h, "content-type", a.type, sizeof a.type);
+    harness_header(&h, "content-disposition", a.disposition, sizeof a.disposition);
+    harness_header(&h, "cache-control", a.cache, sizeof a.cache);
+    if (harness_header(&h, "content-length", v, sizeof v)[0]) a.length = atol(v);
+    if (a.body) {
+        if (h.len) memcpy(a.body, h.body, h.len);
+        a.body[h.len] = 0;
     }
-    char head[512];
-    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s%s%s%s\r\n",
-                     method, path, cookie ? "Cookie: ecgnet_session=" : "", cookie ? cookie : "", cookie ? "\r\n" : "",
-                     csrf ? "X-CSRF-Token: " : "", csrf ? csrf : "", csrf ? "\r\n" : "",
-                     strcmp(method, "GET") ? "Content-Length: 0\r\n" : "");
-    size_t cap = 1 << 16, got = 0;
-    unsigned char *buf = malloc(cap + 1);
-    ssize_t k = write(fd, head, (size_t)n) == n ? 1 : 0;
-    while (k > 0 && (k = read(fd, buf + got, cap - got)) > 0) {
-        got += (size_t)k;
-        if (got == cap) buf = realloc(buf, (cap *= 2) + 1);
-    }
-    close(fd);
-    buf[got] = 0;
-    unsigned char *sep = (unsigned char *)strstr((char *)buf, "\r\n\r\n");
-    if (sep && sscanf((char *)buf, "HTTP/1.1 %d", &a.status) == 1) {
-        *sep = 0;
-        char v[32];
-        header_value((char *)buf, "content-type", a.type, sizeof a.type);
-        header_value((char *)buf, "content-disposition", a.disposition, sizeof a.disposition);
-        header_value((char *)buf, "cache-control", a.cache, sizeof a.cache);
-        header_value((char *)buf, "content-length", v, sizeof v);
-        if (v[0]) a.length = atol(v);
-        a.len = got - (size_t)(sep + 4 - buf);
-        memmove(buf, sep + 4, a.len);
-        buf[a.len] = 0;
-    } else {
-        buf[0] = 0;
-    }
-    a.body = buf;
+    harness_answer_free(&h);
     return a;
 }
 

@@ -401,41 +401,10 @@ typedef struct {
 /* METHOD PATH with session COOKIE and CSRF token (each NULL: none), the whole answer. */
 static answer http_csrf(const char *method, const char *path, const char *cookie, const char *csrf)
 {
-    answer a = {0, "", NULL};
-    int fd = harness_connect(port);
-    if (fd < 0) {
-        a.body = calloc(1, 1);
-        return a;
-    }
-    char head[512];
-    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s%s%s",
-                     method, path, cookie ? "Cookie: ecgnet_session=" : "", cookie ? cookie : "", cookie ? "\r\n" : "",
-                     csrf ? "X-CSRF-Token: " : "", csrf ? csrf : "", csrf ? "\r\n" : "");
-    if (strcmp(method, "GET")) n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: 0\r\n");
-    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
-    size_t cap = 1 << 16, got = 0;
-    char *buf = malloc(cap + 1);
-    ssize_t k = write(fd, head, (size_t)n) == n ? 1 : 0;
-    while (k > 0 && (k = read(fd, buf + got, cap - got)) > 0) {
-        got += (size_t)k;
-        if (got == cap) buf = realloc(buf, (cap *= 2) + 1);
-    }
-    close(fd);
-    buf[got] = 0;
-    char *sep = strstr(buf, "\r\n\r\n");
-    if (sep && sscanf(buf, "HTTP/1.1 %d", &a.status) == 1) {
-        *sep = 0;
-        for (char *line = strstr(buf, "\r\n"); line; line = strstr(line + 2, "\r\n"))
-            if (!strncasecmp(line + 2, "content-type:", 13)) {
-                const char *v = line + 15;
-                while (*v == ' ') v++;
-                snprintf(a.type, sizeof a.type, "%.*s", (int)strcspn(v, "\r"), v);
-            }
-        memmove(buf, sep + 4, strlen(sep + 4) + 1);
-    } else {
-        buf[0] = 0;
-    }
-    a.body = buf;
+    harness_answer h = harness_request(port, method, path, cookie, csrf, NULL, 0, NULL);
+    answer a = {h.status, "", strdup(h.body ? (char *)h.body : "")};
+    harness_header(&h, "content-type", a.type, sizeof a.type);
+    harness_answer_free(&h);
     return a;
 }
 

@@ -150,42 +150,15 @@ typedef struct {
  * (each NULL: none); METHOD in capitals. */
 static answer request(const char *method, const char *path, const char *cookie, const char *token, const char *body)
 {
-    answer a = {0, "", ""};
-    int fd = harness_connect(port);
-    if (fd < 0) return a;
-    char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s%s%s", method, path,
-                     cookie ? "Cookie: ecgnet_session=" : "", cookie ? cookie : "", cookie ? "\r\n" : "",
-                     token ? "X-CSRF-Token: " : "", token ? token : "", token ? "\r\n" : "");
     if (!strcmp(method, "GET")) body = NULL; /* a GET has no body */
-    else
-        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                      body ? strlen(body) : 0);
-    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n%s", body ? body : "");
-    size_t cap = 1 << 16, got = 0;
-    char *buf = malloc(cap + 1);
-    ssize_t k = buf && write(fd, head, (size_t)n) == n ? 1 : 0;
-    while (k > 0 && (k = read(fd, buf + got, cap - got)) > 0) {
-        got += (size_t)k;
-        if (got == cap) {
-            char *bigger = realloc(buf, (cap *= 2) + 1);
-            if (!bigger) break;
-            buf = bigger;
-        }
-    }
-    close(fd);
-    if (!buf) return a;
-    buf[got] = 0;
-    char *sep = strstr(buf, "\r\n\r\n");
-    if (sep && sscanf(buf, "HTTP/1.1 %d", &a.status) == 1) {
-        *sep = 0;
-        for (const char *line = strstr(buf, "\r\n"); line; line = strstr(line + 2, "\r\n"))
-            if (!strncasecmp(line + 2, "set-cookie: ecgnet_session=", 27))
-                snprintf(a.cookie, sizeof a.cookie, "%.*s", (int)strcspn(line + 29, ";\r"), line + 29);
-        snprintf(a.body, sizeof a.body, "%s", sep + 4);
-    }
-    free(buf);
+    else if (!body) body = "";
+    harness_answer h = harness_request(port, method, path, cookie, token, body, body ? strlen(body) : 0, NULL);
+    answer a = {h.status, "", ""};
+    char c[256];
+    const char *v = strstr(harness_header(&h, "set-cookie", c, sizeof c), "ecgnet_session=");
+    if (v) snprintf(a.cookie, sizeof a.cookie, "%.*s", (int)strcspn(v + 15, ";"), v + 15);
+    snprintf(a.body, sizeof a.body, "%s", h.body ? (char *)h.body : "");
+    harness_answer_free(&h);
     return a;
 }
 
