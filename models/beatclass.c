@@ -8,6 +8,7 @@
  * -250..+400 ms around the fiducial point, resampled to a 5 ms grid so that the features and
  * the model do not depend on the sample rate. */
 #include "beatclass_model.h"
+#include "beatclass_shape.h"
 
 #include "rhythm_af.h"
 
@@ -16,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NL 2                 /* leads used for morphology */
-#define STEP_MS 5
-#define PRE_MS 250
-#define POST_MS 400
-#define G ((PRE_MS + POST_MS) / STEP_MS + 1) /* grid points per lead */
-#define Z (PRE_MS / STEP_MS)                 /* grid index of the fiducial point */
-#define GI(ms) (Z + (ms) / STEP_MS)          /* grid index of an offset in ms */
+#define NL BC_NL              /* leads used for morphology */
+#define STEP_MS BC_STEP_MS
+#define PRE_MS BC_PRE_MS
+#define POST_MS BC_POST_MS
+#define G BC_G                /* grid points per lead */
+#define Z BC_Z                /* grid index of the fiducial point */
+#define GI(ms) BC_GI(ms)      /* grid index of an offset in ms */
 #define RING_S 12.0          /* filtered signal kept: covers the detector's worst latency */
 #define NBANK 4              /* beat-shape clusters per record */
 #define RR_LOCAL 10          /* beats in the local RR average */
@@ -32,7 +33,6 @@
 #define MATCH_AMP_LO 0.7     /* ...and amplitude ratio */
 #define MATCH_AMP_HI 1.4
 #define BANK_DECAY 0.99f     /* cluster weights forget over about a hundred beats */
-#define SHIFT_MAX 8          /* beats are aligned to another within +-40 ms */
 #define BANK_SLOW 20         /* a template moves by 1/20 of a matching beat once established */
 
 typedef struct {
@@ -40,6 +40,13 @@ typedef struct {
     int snapped;
     float w[NL * G];
 } pending;
+
+/* Where grid point k of a beat's window lies: sample + off[k] + frac[k] (the fiducial point is a
+ * whole sample, so this is the same for every beat at a sample rate). */
+typedef struct {
+    int off[G];
+    float frac[G];
+} grid;
 
 typedef struct {
     float t[NL * G];
@@ -56,6 +63,7 @@ struct bc_stream {
     int nleads, used, keep;
     float *ring[NL];
     int64_t cap, base, end; /* ring holds samples [max(base, end - cap), end) */
+    grid grid;
     int have_base;
     pending *pend;
     size_t p_head, p_count, p_cap;
@@ -124,6 +132,11 @@ bc_stream *bc_stream_create(const bc_model *model, double fs, int nleads, int ke
     for (int l = 0; l < s->used; l++)
         if (!(s->ring[l] = calloc((size_t)s->cap, sizeof *s->ring[l]))) goto oom;
     s->prev_sample = -1;
+    for (int k = 0; k < G; k++) {
+        double x = (k * STEP_MS - PRE_MS) * 1e-3 * fs, fl = floor(x);
+        s->grid.off[k] = (int)fl;
+        s->grid.frac[k] = (float)(x - fl);
+    }
     return s;
 oom:
     bc_stream_free(s);
@@ -156,14 +169,26 @@ static int64_t window_end(const bc_stream *s, int64_t sample)
 
 static void snapshot(const bc_stream *s, pending *p)
 {
+    const grid *g = &s->grid;
+    int64_t lo = p->b.sample + g->off[0], hi = p->b.sample + g->off[G - 1] + 1;
+    int whole = lo >= s->base && lo >= s->end - s->cap && hi < s->end;
     for (int l = 0; l < NL; l++) {
         int src = l < s->used ? l : 0;
+        float *w = p->w + l * G;
+        if (!whole) { /* the record's first or last moments: the samples outside read 0 */
+            for (int k = 0; k < G; k++) {
+                int64_t i = p->b.sample + g->off[k];
+                w[k] = (1.0f - g->frac[k]) * at(s, src, i) + g->frac[k] * at(s, src, i + 1);
+            }
+            continue;
+        }
+        const float *r = s->ring[src];
+        int64_t j0 = lo % s->cap;
         for (int k = 0; k < G; k++) {
-            double pos = (double)p->b.sample + (k * STEP_MS - PRE_MS) * 1e-3 * s->fs;
-            double fl = floor(pos);
-            int64_t i = (int64_t)fl;
-            float f = (float)(pos - fl);
-            p->w[l * G + k] = (1.0f - f) * at(s, src, i) + f * at(s, src, i + 1);
+            int64_t j = j0 + (g->off[k] - g->off[0]), j1;
+            if (j >= s->cap) j -= s->cap;
+            j1 = j + 1 == s->cap ? 0 : j + 1;
+            w[k] = (1.0f - g->frac[k]) * r[j] + g->frac[k] * r[j1];
         }
     }
     p->snapped = 1;
@@ -171,22 +196,7 @@ static void snapshot(const bc_stream *s, pending *p)
 
 static double corr(const float *a, const float *b, int from, int to)
 {
-    double ma = 0, mb = 0;
-    int n = to - from + 1;
-    for (int k = from; k <= to; k++) {
-        ma += a[k];
-        mb += b[k];
-    }
-    ma /= n;
-    mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int k = from; k <= to; k++) {
-        double x = a[k] - ma, y = b[k] - mb;
-        sab += x * y;
-        saa += x * x;
-        sbb += y * y;
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
+    return bc_corr(a + from, b + from, to - from + 1);
 }
 
 /* Correlation of a shifted by sh grid points (a[k + sh] against b[k]) over b's indices
@@ -196,84 +206,6 @@ static double corr_at(const float *a, const float *b, int from, int to, int sh)
     if (from + sh < 0) from = -sh;
     if (to + sh > G - 1) to = G - 1 - sh;
     return corr(a + sh, b, from, to);
-}
-
-/* The shift (grid points, |shift| <= SHIFT_MAX) that best lines the QRS of beat w up with
- * template t, both leads together, and that correlation. The detector's fiducial point may sit
- * on the R peak of one beat and the S wave of the next of the same shape; unaligned, they would
- * look like two shapes. */
-/* The correlation of both leads of w shifted by sh with t (the template's sums sb, vb). */
-static double align_corr(const float *w, const float *t, const double *sb, const double *vb, int sh)
-{
-    enum { FROM = GI(-100), TO = GI(100), N = TO - FROM + 1 };
-    double c = 0;
-    for (int l = 0; l < NL; l++) {
-        const float *a = w + l * G + sh, *b = t + l * G;
-        double sa = 0, saa = 0, sab = 0;
-        for (int k = FROM; k <= TO; k++) {
-            sa += a[k];
-            saa += (double)a[k] * a[k];
-            sab += (double)a[k] * b[k];
-        }
-        double va = saa - sa * sa / N, cov = sab - sa * sb[l] / N;
-        c += 0.5 * (va > 0 && vb[l] > 0 ? cov / sqrt(va * vb[l]) : 0.0);
-    }
-    return c;
-}
-
-/* As align (exact: step 1), or coarse to fine (step 2: every other shift, then the two beside
- * the best): a third of the work for the template bank, which aligns every beat to every
- * cluster; a QRS is smooth enough at a 10 ms step to find the peak's neighbourhood. */
-static int align_step(const float *w, const float *t, int step, double *best_corr);
-
-static int align(const float *w, const float *t, double *best_corr)
-{
-    return align_step(w, t, 1, best_corr);
-}
-
-static int align_step(const float *w, const float *t, int step, double *best_corr)
-{
-    /* One pass per shift (sums, not deviations from the means) with the template's sums taken
-     * once: this runs for every cluster and beat. The window stays inside the grid. */
-    enum { FROM = GI(-100), TO = GI(100), N = TO - FROM + 1 };
-    _Static_assert(FROM - SHIFT_MAX >= 0 && TO + SHIFT_MAX < G, "alignment window off the grid");
-    double sb[NL] = {0}, vb[NL];
-    for (int l = 0; l < NL; l++) {
-        double sbb = 0;
-        for (int k = FROM; k <= TO; k++) {
-            sb[l] += t[l * G + k];
-            sbb += (double)t[l * G + k] * t[l * G + k];
-        }
-        vb[l] = sbb - sb[l] * sb[l] / N;
-    }
-    int best = 0;
-    double bc = -2;
-    /* Coarse: most beats already line up with their own shape, and then no shift can do much
-     * better than 0.98. */
-    if (step > 1 && (bc = align_corr(w, t, sb, vb, 0)) >= 0.98) {
-        *best_corr = bc;
-        return 0;
-    }
-    for (int sh = -SHIFT_MAX; sh <= SHIFT_MAX; sh += step) {
-        double c = align_corr(w, t, sb, vb, sh);
-        if (c > bc + 1e-9 || (c > bc - 1e-9 && abs(sh) < abs(best))) {
-            bc = c;
-            best = sh;
-        }
-    }
-    if (step > 1) {
-        int mid = best;
-        for (int sh = mid - 1; sh <= mid + 1; sh += 2) {
-            if (sh < -SHIFT_MAX || sh > SHIFT_MAX) continue;
-            double c = align_corr(w, t, sb, vb, sh);
-            if (c > bc + 1e-9 || (c > bc - 1e-9 && abs(sh) < abs(best))) {
-                bc = c;
-                best = sh;
-            }
-        }
-    }
-    *best_corr = bc;
-    return best;
 }
 
 /* Peak-to-peak amplitude of the QRS region (-100..+100 ms). */
@@ -328,14 +260,15 @@ static int bank_slot(cluster *bank, int *nbank)
 /* Adds the beat to the cluster it matches without alignment (its template moves towards it), or
  * starts a new cluster in place of the lightest one: the model's templates. No labels: the
  * dominant cluster is whatever shape the record mostly has. */
-static void bank_update_plain(bc_stream *s, const float *w)
+static void bank_update_plain(bc_stream *s, const float *w, const double (*qc)[NL])
 {
     int best = -1;
     double best_c = MATCH_CORR;
+    float pb = ppk(w);
     for (int c = 0; c < s->nbank; c++) {
         const float *t = s->bank[c].t;
-        double cc = 0.5 * (corr(w, t, GI(-100), GI(100)) + corr(w + G, t + G, GI(-100), GI(100)));
-        float pt = ppk(t), pb = ppk(w);
+        double cc = 0.5 * (qc[c][0] + qc[c][1]);
+        float pt = ppk(t);
         double amp = pt > 0 ? pb / pt : 0;
         if (cc >= best_c && amp >= MATCH_AMP_LO && amp <= MATCH_AMP_HI) {
             best_c = cc;
@@ -360,8 +293,8 @@ static void bank_update_plain(bc_stream *s, const float *w)
 /* The cluster the beat matches best once aligned to it (QRS correlation of both leads and
  * amplitude), -1 if none; shifts[c] and ccs[c] are the alignment and correlation with cluster
  * c, computed for the dominant one (dom, may be -1) and those of a matching amplitude only. */
-static int bank_match(const cluster *bank, int nbank, int dom, const float *w, int *shifts,
-                      double *ccs)
+static int bank_match(const cluster *bank, int nbank, int dom, const float *w, const bc_prefix *pw,
+                      int *shifts, double *ccs)
 {
     int best = -1;
     double best_c = MATCH_CORR;
@@ -375,7 +308,7 @@ static int bank_match(const cluster *bank, int nbank, int dom, const float *w, i
         ccs[c] = 0;
         if (!amp_ok && c != dom) continue; /* cannot match: spare the alignment */
         double ac;
-        int sh = align_step(w, t, 2, &ac);
+        int sh = bc_align(w, pw, t, 2, &ac);
         shifts[c] = sh;
         ccs[c] = ac;
         if (ac >= best_c && amp_ok) {
@@ -436,7 +369,7 @@ static int rhythm_is_af(const bc_stream *s)
 
 /* Features of the front pending beat (next: the following beat's sample, or -1), then the RR
  * history and the templates learn from it. */
-static void features(bc_stream *s, const pending *p, int64_t next, int in_af, float *f)
+static void features(bc_stream *s, const pending *p, const bc_prefix *pw, int64_t next, float *f)
 {
     double fs = s->fs;
     /* The local RR is the median of the last beats' (an ectopic beat and its pause do not move
@@ -476,6 +409,11 @@ static void features(bc_stream *s, const pending *p, int64_t next, int in_af, fl
     f[9] = (float)cv;
     f[10] = (float)(prem / (cv + 0.05));
 
+    /* Each plain template's QRS correlation with the beat, per lead: the dominant one's is a
+     * feature, and all of them place the beat in the bank. */
+    double qc[NBANK][NL];
+    for (int c = 0; c < s->nbank; c++)
+        for (int l = 0; l < NL; l++) qc[c][l] = corr(p->w + l * G, s->bank[c].t + l * G, GI(-100), GI(100));
     int d = dominant(s->bank, s->nbank);
     const float *t = d >= 0 ? s->bank[d].t : p->w;
     float scale[NL];
@@ -491,7 +429,7 @@ static void features(bc_stream *s, const pending *p, int64_t next, int in_af, fl
     for (int l = 0; l < NL; l++) {
         const float *a = p->w + l * G, *b = t + l * G;
         float *o = f + L0 + 6 * l;
-        o[0] = (float)corr(a, b, GI(-100), GI(100));
+        o[0] = (float)(d >= 0 ? qc[d][l] : corr(a, b, GI(-100), GI(100)));
         o[1] = (float)corr(a, b, 0, G - 1);
         o[2] = (float)corr(a, b, 0, GI(-60));
         o[3] = (float)corr(a, b, GI(150), G - 1);
@@ -510,7 +448,7 @@ static void features(bc_stream *s, const pending *p, int64_t next, int in_af, fl
     const float *ta = da >= 0 ? s->abank[da].t : p->w;
     int shifts[NBANK];
     double ccs[NBANK];
-    int mc = bank_match(s->abank, s->nabank, da, p->w, shifts, ccs);
+    int mc = bank_match(s->abank, s->nabank, da, p->w, pw, shifts, ccs);
     int dsh = da >= 0 ? shifts[da] : 0;
     for (int l = 0; l < NL; l++) {
         const float *a = p->w + l * G, *b = ta + l * G;
@@ -529,7 +467,7 @@ static void features(bc_stream *s, const pending *p, int64_t next, int in_af, fl
      * intermittent bundle-branch block), one whose beats come early is ectopic. */
     f[D0 + 7] = mc >= 0 ? s->abank[mc].prem : (float)(pre / local);
     f[D0 + 8] = mc >= 0 && da >= 0 ? s->abank[mc].weight / s->abank[da].weight : 0.0f;
-    f[D0 + 9] = (float)in_af;
+    f[D0 + 9] = 0.0f; /* the rhythm before the beat: emit() fills it in where it is read */
 
     if (s->prev_sample >= 0) {
         double rr = (double)(p->b.sample - s->prev_sample) / fs;
@@ -541,13 +479,8 @@ static void features(bc_stream *s, const pending *p, int64_t next, int in_af, fl
         double a = s->rr_time < RR_LONG_S ? rr / s->rr_time : rr / RR_LONG_S;
         s->rr_long += a * (clamp_rr(rr) - s->rr_long);
     }
-    if (s->prev_sample >= 0) {
-        s->rr_ctx[s->ctx_pos] = clamp_rr((double)(p->b.sample - s->prev_sample) / fs);
-        s->ctx_pos = (s->ctx_pos + 1) % RR_CTX;
-        if (s->ctx_n < RR_CTX) s->ctx_n++;
-    }
     s->prev_sample = p->b.sample;
-    bank_update_plain(s, p->w);
+    bank_update_plain(s, p->w, (const double (*)[NL])qc);
     bank_update_aligned(s, p->w, mc, mc >= 0 ? shifts[mc] : 0, mc >= 0 ? ccs[mc] : 0.0, pre / local);
 }
 
@@ -579,16 +512,23 @@ static int emit(bc_stream *s)
         bc_beat o;
         memset(&o, 0, sizeof o);
         o.sample = p->b.sample;
-        if (s->prev_sample >= 0) {
+        bc_prefix pw;
+        bc_prefix_of(p->w, &pw);
+        int64_t prev = s->prev_sample;
+        if (prev >= 0) {
             double cc;
-            (void)align(p->w, s->prev_w, &cc);
+            (void)bc_align(p->w, &pw, s->prev_w, 1, &cc);
             o.prev_corr = (float)cc;
         } else {
             o.prev_corr = NAN;
         }
         memcpy(s->prev_w, p->w, sizeof s->prev_w);
-        int in_af = rhythm_is_af(s); /* the rhythm before this beat (features() adds its RR) */
-        features(s, p, next, in_af, o.features);
+        features(s, p, &pw, next, o.features);
+        /* The rhythm before this beat (its own RR joins the context below). The AF test is the
+         * dearest feature, and only an S or V label (or a model that reads it) needs it. */
+        int in_af = -1;
+        if (s->keep || (s->model && bc_model_reads(s->model, BC_F_RHYTHM_AF)))
+            o.features[BC_F_RHYTHM_AF] = (float)(in_af = rhythm_is_af(s));
         int blank = 1;
         for (int k = GI(-100); k <= GI(100) && blank; k++) blank = p->w[k] == 0.0f;
         if (blank) {
@@ -596,13 +536,20 @@ static int emit(bc_stream *s)
             o.confidence = 0.0f;
         } else if (s->model) {
             o.label = bc_model_classify(s->model, o.features, &o.confidence);
+            if (in_af < 0 && (o.label == 'S' || o.label == 'V'))
+                o.features[BC_F_RHYTHM_AF] = (float)(in_af = rhythm_is_af(s));
             o.label = bc_rules_apply(&s->rules, o.label, o.features);
             /* MIT-BIH, like AAMI, labels the beats of AF 'N' however early they come: in AF an
              * early beat is the rhythm, not an atrial premature beat. */
-            if (o.label == 'S' && in_af) o.label = 'N';
+            if (o.label == 'S' && in_af == 1) o.label = 'N';
         } else {
             o.label = 'N';
             o.confidence = 0.0f;
+        }
+        if (prev >= 0) {
+            s->rr_ctx[s->ctx_pos] = clamp_rr((double)(p->b.sample - prev) / s->fs);
+            s->ctx_pos = (s->ctx_pos + 1) % RR_CTX;
+            if (s->ctx_n < RR_CTX) s->ctx_n++;
         }
         o.nfeatures = s->keep ? NFEAT : 0;
         if (push_out(s, &o)) return -1;
@@ -633,9 +580,11 @@ int bc_stream_signal(bc_stream *s, int64_t start, const float *uv, size_t stride
     size_t done = 0;
     while (done < n) {
         size_t m = n - done < (size_t)piece ? n - done : (size_t)piece;
+        size_t pos = (size_t)(s->end % s->cap), first = (size_t)s->cap - pos < m ? (size_t)s->cap - pos : m;
         for (int l = 0; l < s->used; l++) {
             const float *src = uv + (size_t)l * stride + done;
-            for (size_t i = 0; i < m; i++) s->ring[l][(s->end + (int64_t)i) % s->cap] = src[i];
+            memcpy(s->ring[l] + pos, src, first * sizeof *src);
+            memcpy(s->ring[l], src + first, (m - first) * sizeof *src);
         }
         s->end += (int64_t)m;
         done += m;

@@ -41,6 +41,11 @@ int bc_model_version(const bc_model *m) { return m->version; }
 
 void bc_model_free(bc_model *m) { free(m); }
 
+int bc_model_reads(const bc_model *m, int i)
+{
+    return i >= 0 && i < m->nfeat && m->inv_std[i] != 0.0f;
+}
+
 const char *bc_model_describe(const bc_model *m) { return m ? m->describe : "no model"; }
 
 char bc_model_classify(const bc_model *m, const float *features, float *confidence)

@@ -44,6 +44,9 @@ enum {
     BC_F_RHYTHM_AF = 37,   /* 1 when the last 32 RR intervals before the beat are AF */
 };
 
+/* 1 when the model reads feature i (0 for a rule-only feature the file gives std 0). */
+int bc_model_reads(const bc_model *m, int i);
+
 /* Fills m->describe from the other fields. */
 void bc_model_set_describe(bc_model *m);
 

@@ -40,6 +40,7 @@ struct rh_vf {
     int in_group;          /* raw samples in the current group */
     int window, hop;       /* analysis samples */
     int64_t produced;      /* analysis samples produced */
+    int at, since_hop;     /* produced % window and produced % hop, kept as counters */
     int64_t windows;
     biquad hp, lp;
     lead_state *leads;
@@ -116,18 +117,21 @@ void rh_vf_free(rh_vf *v)
     free(v);
 }
 
-/* The three measurements of one lead's window x[0..n) (band-passed, so without DC). */
+/* The three measurements of one lead's window x[0..n) (band-passed, so without DC). Every window
+ * of every lead passes here each second: the loops are `omp simd` reductions, vectorised. */
 static void measure(const float *x, int n, double fs, rh_vf_lead *m)
 {
     double s_abs = 0.0, s_diff = 0.0, lo = x[0], hi = x[0], peak = 0.0;
+#pragma omp simd reduction(+ : s_abs) reduction(max : peak, hi) reduction(min : lo)
     for (int i = 0; i < n; i++) {
         double a = fabs((double)x[i]);
         s_abs += a;
-        if (a > peak) peak = a;
-        if (x[i] < lo) lo = x[i];
-        if (x[i] > hi) hi = x[i];
-        if (i) s_diff += fabs((double)x[i] - (double)x[i - 1]);
+        peak = a > peak ? a : peak;
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
     }
+#pragma omp simd reduction(+ : s_diff)
+    for (int i = 1; i < n; i++) s_diff += fabs((double)x[i] - (double)x[i - 1]);
     memset(m, 0, sizeof *m);
     m->pp_uv = hi - lo;
     m->leakage = 1.0;
@@ -140,6 +144,7 @@ static void measure(const float *x, int n, double fs, rh_vf_lead *m)
     int N = (int)floor(half + 0.5);
     if (N >= 1 && N < n / 2) {
         double num = 0.0, den = 0.0;
+#pragma omp simd reduction(+ : num, den)
         for (int i = N; i < n; i++) {
             num += fabs((double)x[i] + (double)x[i - N]);
             den += fabs((double)x[i]) + fabs((double)x[i - N]);
@@ -148,6 +153,7 @@ static void measure(const float *x, int n, double fs, rh_vf_lead *m)
     }
     int above = 0;
     float level = (float)(TCSC_LEVEL * peak);
+#pragma omp simd reduction(+ : above)
     for (int i = 0; i < n; i++) above += fabsf(x[i]) > level;
     m->tcsc = (double)above / n;
     m->vf = m->readable && m->leakage < LEAKAGE_MAX && m->tcsc >= TCSC_MIN && m->freq_hz >= FREQ_MIN_HZ &&
@@ -194,19 +200,31 @@ static int judge(rh_vf *v)
 int rh_vf_push(rh_vf *v, const float *uv, size_t stride, size_t n)
 {
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        for (int l = 0; l < v->nleads; l++) v->leads[l].acc += uv[(size_t)l * stride + i];
-        if (++v->in_group < v->decim) continue;
-        size_t at = (size_t)(v->produced % v->window);
+    size_t i = 0;
+    while (i < n) {
+        /* The rest of the current decimation group, lead by lead. */
+        size_t m = (size_t)(v->decim - v->in_group);
+        if (m > n - i) m = n - i;
+        for (int l = 0; l < v->nleads; l++) {
+            const float *x = uv + (size_t)l * stride + i;
+            double acc = v->leads[l].acc;
+            for (size_t j = 0; j < m; j++) acc += x[j];
+            v->leads[l].acc = acc;
+        }
+        i += m;
+        v->in_group += (int)m;
+        if (v->in_group < v->decim) break;
         for (int l = 0; l < v->nleads; l++) {
             lead_state *L = &v->leads[l];
             double x = L->acc / v->decim;
             L->acc = 0.0;
-            L->ring[at] = (float)run(&v->lp, &L->lp, run(&v->hp, &L->hp, x));
+            L->ring[v->at] = (float)run(&v->lp, &L->lp, run(&v->hp, &L->hp, x));
         }
         v->in_group = 0;
         v->produced++;
-        if (v->produced >= v->window && v->produced % v->hop == 0 && judge(v)) rc = -1;
+        if (++v->at == v->window) v->at = 0;
+        if (++v->since_hop == v->hop) v->since_hop = 0;
+        if (v->produced >= v->window && v->since_hop == 0 && judge(v)) rc = -1;
     }
     return rc;
 }
