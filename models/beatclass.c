@@ -219,22 +219,32 @@ static float ppk(const float *a)
     return hi - lo;
 }
 
-/* QRS duration in seconds: from the steepest slope near the fiducial point outwards to where
- * the summed slope of the leads (each scaled to its template amplitude) stays under 15 % of it. */
-static double qrs_width(const float *w, const float *scale, int centre)
+/* QRS duration is measured on the summed slope of the leads (each scaled to its template
+ * amplitude) over -155..+205 ms: from the steepest slope within 70 ms of the centre outwards to
+ * where the slope stays under 15 % of it. SL_LO is the first grid point of the profile. */
+#define SL_LO (GI(-150) - 1)
+#define SL_N (GI(200) + 2 - SL_LO)
+
+static void slope_profile(const float *w, const float *inv_scale, float *slope)
 {
-    float slope[G];
-    float mx = 0;
-    for (int k = 0; k + 1 < G; k++) {
+    for (int k = 0; k < SL_N; k++) {
+        int g = SL_LO + k;
         slope[k] = 0;
-        for (int l = 0; l < NL; l++) slope[k] += fabsf(w[l * G + k + 1] - w[l * G + k]) / scale[l];
-        if (k >= centre - 70 / STEP_MS && k <= centre + 70 / STEP_MS && slope[k] > mx) mx = slope[k];
+        for (int l = 0; l < NL; l++) slope[k] += fabsf(w[l * G + g + 1] - w[l * G + g]) * inv_scale[l];
     }
-    slope[G - 1] = 0;
+}
+
+/* QRS duration in seconds around grid point centre, from a slope profile. */
+static double qrs_width(const float *slope, int centre)
+{
+    const float *sl = slope - SL_LO; /* indexed by grid point */
+    float mx = 0;
+    for (int k = centre - 70 / STEP_MS; k <= centre + 70 / STEP_MS; k++)
+        if (sl[k] > mx) mx = sl[k];
     float thr = 0.15f * mx;
     int on = centre, off = centre;
-    while (on > GI(-150) && !(slope[on] < thr && slope[on - 1] < thr)) on--;
-    while (off < GI(200) && !(slope[off] < thr && slope[off + 1] < thr)) off++;
+    while (on > GI(-150) && !(sl[on] < thr && sl[on - 1] < thr)) on--;
+    while (off < GI(200) && !(sl[off] < thr && sl[off + 1] < thr)) off++;
     return (off - on) * STEP_MS * 1e-3;
 }
 
@@ -421,7 +431,11 @@ static void features(bc_stream *s, const pending *p, const bc_prefix *pw, int64_
         scale[l] = ppk(t + l * G);
         if (scale[l] < 10.0f) scale[l] = 10.0f; /* a flat lead: 10 µV keeps its features small */
     }
-    double wb = qrs_width(p->w, scale, Z), wt = qrs_width(t, scale, Z);
+    float inv_scale[NL], sw[SL_N], st[SL_N];
+    for (int l = 0; l < NL; l++) inv_scale[l] = 1.0f / scale[l];
+    slope_profile(p->w, inv_scale, sw);
+    slope_profile(t, inv_scale, st);
+    double wb = qrs_width(sw, Z), wt = qrs_width(st, Z);
     f[L0 - 4] = (float)wb;
     f[L0 - 3] = (float)(wt > 0 ? wb / wt : 1.0);
     f[L0 - 2] = p->b.match;
@@ -461,7 +475,8 @@ static void features(bc_stream *s, const pending *p, const bc_prefix *pw, int64_
         f[D0 + 2 + l] = (float)(sqrt(e / (GI(100) - GI(-100) + 1)) / scale[l]);
     }
     f[D0 + 4] = (float)(abs(dsh) * STEP_MS * 1e-3);
-    f[D0 + 5] = (float)(qrs_width(p->w, scale, Z + dsh) - qrs_width(ta, scale, Z));
+    slope_profile(ta, inv_scale, st);
+    f[D0 + 5] = (float)(qrs_width(sw, Z + dsh) - qrs_width(st, Z));
     f[D0 + 6] = da >= 0 ? s->abank[da].spread : 0.05f;
     /* The shape's own timing: a cluster whose beats come on time is a conducted rhythm (e.g.
      * intermittent bundle-branch block), one whose beats come early is ectopic. */
@@ -517,7 +532,7 @@ static int emit(bc_stream *s)
         int64_t prev = s->prev_sample;
         if (prev >= 0) {
             double cc;
-            (void)bc_align(p->w, &pw, s->prev_w, 1, &cc);
+            (void)bc_align(p->w, &pw, s->prev_w, 2, &cc);
             o.prev_corr = (float)cc;
         } else {
             o.prev_corr = NAN;
