@@ -12,29 +12,35 @@
 /* A period of 2 or 3 beats that halves the successive differences is ectopy, not AF. */
 #define PERIODIC_MIN 0.5
 
+/* Moves the elements of a[lo..hi) that satisfy the test (v < p, or v == p) to the front, in
+ * one pass without branches on the data: quickselect's partitions mispredict half their
+ * branches, and this runs several times for every RR interval. Returns the end of the front. */
+static size_t front(double *a, size_t lo, size_t hi, double p, int equal)
+{
+    /* Every element swaps with the first one that failed the test (Alexandrescu's branchless
+     * Lomuto): one that fails stays among those that failed, one that passes joins the front. */
+    size_t f = lo;
+    for (size_t i = lo; i < hi; i++) {
+        double v = a[i];
+        a[i] = a[f];
+        a[f] = v;
+        f += (size_t)(equal ? v == p : v < p);
+    }
+    return f;
+}
+
 double rh_select(double *a, size_t n, size_t k)
 {
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = a[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i <= j) {
-                double t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                if (j == 0) break;
-                j--;
-            }
-        }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return a[k];
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi - 1];
+        double p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y); /* median of 3 */
+        size_t lt = front(a, lo, hi, p, 0), eq = front(a, lt, hi, p, 1);
+        if (k < lt) hi = lt;
+        else if (k < eq || eq == lt) return p; /* eq == lt: p is NaN, which the caller must not pass */
+        else lo = eq;
     }
-    return a[k];
+    return a[lo];
 }
 
 void rh_af_measure(const double *rr, size_t n, rh_af_features *f)
@@ -44,9 +50,12 @@ void rh_af_measure(const double *rr, size_t n, rh_af_features *f)
     double scratch[4096];
     size_t trim = n / 16;
     memcpy(scratch, rr, n * sizeof *rr);
+    /* Each select leaves the array split at its index (smaller before, larger after), so the
+     * next one looks only at the part that holds its rank. */
     double lo = rh_select(scratch, n, trim);
-    double hi = rh_select(scratch, n, n - 1 - trim);
-    double median = rh_select(scratch, n, n / 2);
+    size_t from = trim + 1, to = n - 1 - trim; /* n >= 8: trim < n / 2 < to */
+    double hi = rh_select(scratch + from, n - from, to - from);
+    double median = rh_select(scratch + from, to - from, n / 2 - from);
 
     /* The trimmed sequence in its own order: successive differences skip the dropped beats. */
     double sum = 0, ssd = 0, prev = 0;
