@@ -28,7 +28,9 @@ typedef struct bc_model bc_model;
  * <directory of the running executable>/../share/ecgnet/beats.model (an installed ecgnet), the
  * source tree's models/beats.model (a plain CMake build). Returns 0 and *out (free with
  * bc_model_free), or -1 with a message in err: file missing (names every place looked), not a
- * model file, unsupported version, or a feature list that differs from this program's. */
+ * model file, unsupported version, or a feature list that differs from this program's. Sets
+ * OpenBLAS to one thread for the whole process (inference is a small GEMV per beat; one thread
+ * is also one summation order: the same labels on every run). */
 int bc_model_load(const char *path, bc_model **out, char *err, size_t errlen);
 void bc_model_free(bc_model *m);
 

@@ -260,6 +260,9 @@ static int load_file(const char *path, bc_model **out, char *err, size_t errlen)
     fclose(r->f);
     free(r);
     bc_model_set_describe(m);
+    /* Inference is one small GEMV per beat: extra OpenBLAS threads only spin, and one thread
+     * gives the one summation order (the same labels on every machine and run). Process-wide. */
+    openblas_set_num_threads(1);
     *out = m;
     return 0;
 fail:
