@@ -212,9 +212,10 @@ static double corr_at(const float *a, const float *b, int from, int to, int sh)
 static float ppk(const float *a)
 {
     float lo = a[GI(-100)], hi = lo;
+#pragma omp simd reduction(min : lo) reduction(max : hi)
     for (int k = GI(-100); k <= GI(100); k++) {
-        if (a[k] < lo) lo = a[k];
-        if (a[k] > hi) hi = a[k];
+        lo = a[k] < lo ? a[k] : lo;
+        hi = a[k] > hi ? a[k] : hi;
     }
     return hi - lo;
 }
@@ -296,6 +297,7 @@ static void bank_update_plain(bc_stream *s, const float *w, const double (*qc)[N
     cluster *c = &s->bank[best];
     c->n++;
     float a = 1.0f / (float)(c->n < BANK_SLOW ? c->n : BANK_SLOW);
+#pragma omp simd
     for (int k = 0; k < NL * G; k++) c->t[k] += a * (w[k] - c->t[k]);
     c->weight += 1.0f;
 }
@@ -351,12 +353,13 @@ static void bank_update_aligned(bc_stream *s, const float *w, int best, int shif
     float a = 1.0f / (float)(c->n < BANK_SLOW ? c->n : BANK_SLOW);
     /* The template learns the beat as aligned to it, so that a fiducial point that wanders
      * between the R and the S wave does not smear it. */
-    for (int l = 0; l < NL; l++)
-        for (int k = 0; k < G; k++) {
-            int j = k + shift;
-            if (j < 0 || j >= G) continue;
-            c->t[l * G + k] += a * (w[l * G + j] - c->t[l * G + k]);
-        }
+    int from = shift < 0 ? -shift : 0, to = shift > 0 ? G - shift : G; /* k + shift on the grid */
+    for (int l = 0; l < NL; l++) {
+        float *t = c->t + l * G;
+        const float *x = w + l * G + shift;
+#pragma omp simd
+        for (int k = from; k < to; k++) t[k] += a * (x[k] - t[k]);
+    }
     c->spread += a * ((float)(1.0 - cc) - c->spread);
     c->prem += a * ((float)prem - c->prem);
     c->weight += 1.0f;
@@ -449,6 +452,7 @@ static void features(bc_stream *s, const pending *p, const bc_prefix *pw, int64_
         o[3] = (float)corr(a, b, GI(150), G - 1);
         o[4] = ppk(a) / scale[l];
         double e = 0;
+#pragma omp simd reduction(+ : e)
         for (int k = GI(-100); k <= GI(100); k++) e += (double)(a[k] - b[k]) * (a[k] - b[k]);
         o[5] = (float)(sqrt(e / (GI(100) - GI(-100) + 1)) / scale[l]);
         if (l == 0) f[11] = (float)(prem * (o[0] > 0 ? o[0] : 0));
@@ -468,6 +472,7 @@ static void features(bc_stream *s, const pending *p, const bc_prefix *pw, int64_
         const float *a = p->w + l * G, *b = ta + l * G;
         f[D0 + l] = (float)corr_at(a, b, GI(-100), GI(100), dsh);
         double e = 0;
+#pragma omp simd reduction(+ : e)
         for (int k = GI(-100); k <= GI(100); k++) {
             double v = a[k + dsh] - b[k];
             e += v * v;
