@@ -1,6 +1,7 @@
 /* pipeline.c — frames in; scaled leads through the filter chain and the QRS detector; results out. */
 #include "pipeline.h"
 
+#include "rhythm_afl.h"
 #include "rhythm_pwave.h"
 #include "rhythm_vf.h"
 
@@ -36,6 +37,7 @@ struct pipeline {
     rh_stream *rh;         /* rhythm analysis */
     rh_vf *vf;             /* ventricular flutter/fibrillation from the raw signal */
     rh_pwave *pw;          /* atrial activity before each beat (with the filter chain) */
+    rh_afl *afl;           /* atrial flutter between the beats (with the filter chain) */
     float *pw_ring;        /* the last PW_RING filtered samples of the first PW_LEADS leads */
     int pw_leads;
     int64_t pw_end;        /* filtered samples written to the ring */
@@ -109,6 +111,9 @@ pipeline *pipeline_create(const pipeline_opts *o, double fs, int nleads, const f
             p->pw_leads = nleads < PW_LEADS ? nleads : PW_LEADS;
             p->pw = rh_pwave_create(fs, p->pw_leads, err, errlen);
             if (!p->pw) goto fail;
+            p->afl = rh_afl_create(fs, p->pw_leads, err, errlen); /* AF or flutter: AFIB or AFL */
+            if (!p->afl) goto fail;
+            rh_stream_expect_afl(p->rh);
             p->pw_ring = calloc((size_t)p->pw_leads * PW_RING, sizeof *p->pw_ring);
             if (!p->pw_ring) goto oom;
         }
@@ -154,6 +159,7 @@ void pipeline_free(pipeline *p)
     free(p->live_ep);
     free(p->live_beats);
     rh_pwave_free(p->pw);
+    rh_afl_free(p->afl);
     free(p->pw_ring);
     free(p->rhythms);
     free(p->events);
@@ -183,6 +189,15 @@ static int grow(void **buf, size_t *cap, size_t need, size_t size)
 }
 
 static int tell_unreadable(pipeline *p, int64_t upto, char *err, size_t errlen);
+
+/* The flutter detector's verdicts so far on to the rhythm analysis. */
+static int pass_afl(pipeline *p, char *err, size_t errlen)
+{
+    rh_afl_verdict v;
+    while (rh_afl_next(p->afl, &v))
+        if (rh_stream_afl(p->rh, v.start, v.end, v.flutter, err, errlen)) return -1;
+    return 0;
+}
 
 /* The P-wave correlation of the beat at r (rhythm_pwave.h), from the ring of filtered signal;
  * NaN when its P-wave segment is no longer (or not yet) in the ring. */
@@ -218,6 +233,7 @@ static int append_beat(pipeline *p, const dsp_beat *d, const bc_beat *c, char *e
     if (p->rh && rh_stream_beat_shape(p->rh, pb->sample, pb->label, p->pw ? pwave_of(p, pb->sample) : NAN,
                                       shape, err, errlen))
         return -1;
+    if (p->afl && (rh_afl_beat(p->afl, pb->sample, pb->label, err, errlen) || pass_afl(p, err, errlen))) return -1;
     return 0;
 oom:
     snprintf(err, errlen, "pipeline: out of memory for %zu beats", p->nbeats + 1);
@@ -338,6 +354,11 @@ static int run_filters(pipeline *p, size_t n, int flush)
         for (size_t i = 0; i < got; i++)
             p->pw_ring[(size_t)l * PW_RING + (size_t)((p->filtered_next + (int64_t)i) % PW_RING)] = p->filtered[(size_t)l * p->filt_cap + i];
     p->pw_end = p->filtered_next + (int64_t)got;
+    char aerr[256]; /* out of memory is the only failure left here: the caller says so */
+    if (got && p->afl &&
+        (rh_afl_push(p->afl, p->filtered, p->filt_cap, p->filtered_next, got, aerr, sizeof aerr) ||
+         pass_afl(p, aerr, sizeof aerr)))
+        return -1;
     p->filtered_next += (int64_t)got;
     return 0;
 }

@@ -27,6 +27,8 @@
 #define P_LOCAL_MIN 3          /* ... of which at least 3 must be judged (on time, not ventricular) */
 #define VFL_MIN_ON_S 1.5       /* two consecutive 1-s window verdicts (one is noise) ... */
 #define VFL_GAP_S 1.5          /* ... and one window's lapse inside flutter does not end it */
+#define AFL_MIN_ON_S 15.0      /* flutter waves over 15 s of consecutive window verdicts ... */
+#define AFL_GAP_S 3.0          /* ... and a lapse of up to 3 s (an ectopic beat, noise) is bridged */
 
 /* Priority order of the rhythm tracks: the first that is on labels the time. */
 enum { TR_U, TR_VFL, TR_VT, TR_AF, TR_B, TR_T, TR_SVTA, TR_SBR, NTRACKS };
@@ -82,6 +84,10 @@ struct rh_stream {
     rh_hyst h_af, h_sbr, h_svta, h_vfl;
     int vfl_expected;          /* rh_stream_expect_vfl: the VFL track waits for verdicts */
     int64_t vfl_end;           /* end of the last VFL verdict */
+    rh_track afl;              /* where the atrial activity is flutter (rh_stream_afl) */
+    rh_hyst h_afl;
+    int afl_expected;
+    int64_t afl_end;           /* end of the last flutter verdict */
     pattern vrun, big, trig;
     fifo beats;          /* int64_t: beats the combiner has not passed, for episode rates */
     int64_t done;        /* the combiner has labelled [0, done) */
@@ -144,6 +150,9 @@ rh_stream *rh_stream_create(double fs, char *err, size_t errlen)
     rh_hyst_init(&s->h_sbr, (int64_t)(RATE_MIN_ON_S * fs), 0, &s->tr[TR_SBR]);
     rh_hyst_init(&s->h_svta, (int64_t)(RATE_MIN_ON_S * fs), 0, &s->tr[TR_SVTA]);
     rh_hyst_init(&s->h_vfl, (int64_t)(VFL_MIN_ON_S * fs), (int64_t)(VFL_GAP_S * fs), &s->tr[TR_VFL]);
+    rh_track_init(&s->afl);
+    rh_hyst_init(&s->h_afl, (int64_t)(AFL_MIN_ON_S * fs), (int64_t)(AFL_GAP_S * fs), &s->afl);
+    s->afl.horizon = INT64_MAX; /* final (and empty) until rh_stream_expect_afl */
     /* Without a VF detector the track is final everywhere (and empty): nothing waits for it. */
     s->tr[TR_VFL].horizon = INT64_MAX;
     s->vrun = (pattern){.period = 1, .out = &s->tr[TR_VT], .after_v = -1};
@@ -156,6 +165,7 @@ void rh_stream_free(rh_stream *s)
 {
     if (!s) return;
     for (int i = 0; i < NTRACKS; i++) rh_track_free(&s->tr[i]);
+    rh_track_free(&s->afl);
     free(s->entries.v);
     free(s->beats.v);
     free(s->episodes.v);
@@ -395,11 +405,27 @@ static int piece(rh_stream *s, int64_t t, int64_t next, const char *label)
     return 0;
 }
 
+/* AF where the atrial activity is flutter is "AFL": the label of the time from t (where track
+ * `best` is on), and *next cut where the flutter track changes. */
+static const char *af_label(const rh_track *afl, size_t *at, int64_t t, int64_t *next)
+{
+    while (*at < afl->count && afl->v[afl->head + *at].end <= t) (*at)++;
+    if (*at == afl->count) return track_label[TR_AF];
+    const rh_span *sp = &afl->v[afl->head + *at];
+    if (sp->start <= t) {
+        if (sp->end < *next) *next = sp->end;
+        return "AFL";
+    }
+    if (sp->start < *next) *next = sp->start;
+    return track_label[TR_AF];
+}
+
 static int combine(rh_stream *s, int64_t limit)
 {
     int64_t h = limit;
     for (int i = 0; i < NTRACKS; i++)
         if (s->tr[i].horizon < h) h = s->tr[i].horizon;
+    if (s->afl.horizon < h) h = s->afl.horizon;
     while (s->done < h) {
         int64_t t = s->done, next = h;
         int best = -1;
@@ -413,7 +439,13 @@ static int combine(rh_stream *s, int64_t limit)
                 next = sp->start;
             }
         }
-        if (piece(s, t, next, best < 0 ? "N" : track_label[best])) return -1;
+        const char *label = best < 0 ? "N" : track_label[best];
+        if (best == TR_AF) {
+            (void)rh_track_at(&s->afl, t); /* drops the flutter spans before t */
+            size_t at = 0;
+            label = af_label(&s->afl, &at, t, &next);
+        }
+        if (piece(s, t, next, label)) return -1;
         s->done = next;
     }
     return 0;
@@ -515,6 +547,28 @@ void rh_stream_expect_vfl(rh_stream *s)
     s->tr[TR_VFL].horizon = 0;
 }
 
+void rh_stream_expect_afl(rh_stream *s)
+{
+    if (s->have_any || s->afl_expected || s->finished) return;
+    s->afl_expected = 1;
+    s->afl.horizon = 0;
+}
+
+int rh_stream_afl(rh_stream *s, int64_t start, int64_t end, int on, char *err, size_t errlen)
+{
+    if (!s->afl_expected || s->finished || start < s->afl_end || end < start) {
+        snprintf(err, errlen, "rhythm analysis: atrial flutter verdict [%lld, %lld) %s", (long long)start,
+                 (long long)end,
+                 !s->afl_expected ? "without rh_stream_expect_afl"
+                 : s->finished  ? "after the end of the record"
+                                : "out of order");
+        return -1;
+    }
+    s->afl_end = end;
+    if (rh_hyst_feed(&s->h_afl, start, end, on) || combine(s, INT64_MAX)) return oom(err, errlen);
+    return 0;
+}
+
 int rh_stream_vfl(rh_stream *s, int64_t start, int64_t end, int on, char *err, size_t errlen)
 {
     if (!s->vfl_expected || s->finished || start < s->vfl_end || end < start) {
@@ -544,6 +598,7 @@ void rh_stream_finish(rh_stream *s, int64_t nsamples)
     rh_hyst_finish(&s->h_sbr);
     rh_hyst_finish(&s->h_svta);
     rh_hyst_finish(&s->h_vfl);
+    rh_hyst_finish(&s->h_afl);
     pattern *ps[3] = {&s->vrun, &s->big, &s->trig};
     for (int i = 0; i < 3; i++) {
         pattern *p = ps[i];
@@ -570,7 +625,7 @@ static void backlog_beats(const rh_stream *s, int64_t a, int64_t b, int64_t *nb,
 
 size_t rh_stream_open_episodes(const rh_stream *s, int64_t now, rh_episode *out, size_t cap)
 {
-    size_t n = 0, at[NTRACKS] = {0};
+    size_t n = 0, at[NTRACKS] = {0}, at_afl = 0;
     rh_episode e;
     int have = 0;
     int64_t nb = 0, first = 0, last = 0, t = s->done;
@@ -600,6 +655,7 @@ size_t rh_stream_open_episodes(const rh_stream *s, int64_t now, rh_episode *out,
             }
         }
         const char *label = best < 0 ? "N" : track_label[best];
+        if (best == TR_AF) label = af_label(&s->afl, &at_afl, t, &next);
         if (!have || strcmp(e.label, label)) {
             if (have) {
                 e.rate_bpm = run_rate(s, (int)nb, first, last);

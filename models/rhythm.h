@@ -17,10 +17,11 @@
  *         (rhythm_af.h: Dash et al. 2009 plus ectopy editing and a bigeminy/trigeminy check; beat
  *         labels are not used), vetoed interval by interval where the P-wave correlations of
  *         the 9 beats around it say the atria are organised (rh_stream_beat_atrial; premature
- *         and ventricular beats left out); episodes >= 30 s, gaps < 10 s merged. Atrial flutter
- *         is not told apart: no "AFL" is ever output. Variable-block flutter shows as AFIB when
- *         atrial activity is not given, but its flutter waves repeat before the QRS like P waves,
- *         so the P-wave veto also hides it; fixed-block flutter is regular and never found;
+ *         and ventricular beats left out); episodes >= 30 s, gaps < 10 s merged;
+ *   AFL   the part of an AF episode where the atrial activity is flutter (rhythm_afl.h window
+ *         verdicts, given with rh_stream_afl): >= 15 s of flutter verdicts, lapses < 3 s bridged.
+ *         Only AF the RR intervals found is told apart this way: flutter with a regular (fixed
+ *         block) ventricular response is not AF here and is not found;
  *   B, T  ventricular bigeminy (N V) / trigeminy (N N V) for >= 3 cycles, from the first sinus
  *         beat of the first cycle to the beat after the last V;
  *   SVTA  rate > 100 bpm (median of 9 RR intervals) for >= 10 s, intervals ending in a V beat
@@ -111,6 +112,17 @@ void rh_stream_expect_vfl(rh_stream *s);
  * Returns 0, or -1 with err (without rh_stream_expect_vfl, out of order, after finish, out of
  * memory). */
 int rh_stream_vfl(rh_stream *s, int64_t start, int64_t end, int on, char *err, size_t errlen);
+
+/* The caller will give atrial flutter verdicts (rh_stream_afl): episodes then wait for them
+ * too. Call right after rh_stream_create; without it AF is always "AFIB". */
+void rh_stream_expect_afl(rh_stream *s);
+
+/* [start, end) shows (on = 1) or does not show (on = 0) flutter waves, as a flutter detector's
+ * window verdict says (rhythm_afl.h). Verdicts come in time order and may leave gaps (not
+ * flutter). AF time inside >= 15 s of flutter verdicts (lapses < 3 s bridged) is labelled "AFL".
+ * Returns 0, or -1 with err (without rh_stream_expect_afl, out of order, after finish, out of
+ * memory). */
+int rh_stream_afl(rh_stream *s, int64_t start, int64_t end, int on, char *err, size_t errlen);
 
 /* The episodes not output yet, as they stand: the episode in progress up to where its label is
  * final, then up to sample now each stretch labelled by the highest-priority rhythm already

@@ -974,6 +974,89 @@ static void vf_verdicts_tile_time_and_do_not_depend_on_block_sizes(void)
     synth_free(e);
 }
 
+/* Beats and flutter verdicts (1-s ones here; rhythm_afl.h gives 2-s ones) to an analyser that expects them: verdict k
+ * covers [k, k+1) s and is on where on_from[i] <= k < on_to[i] for some i. Verdicts reach it as
+ * the beats do (each second's before the first beat after it). */
+static int analyse_flutter(const seq *q, double end_s, const double *on_from, const double *on_to, size_t non,
+                           result *r)
+{
+    char err[256];
+    memset(r, 0, sizeof *r);
+    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
+    if (!rs) return -1;
+    rh_stream_expect_afl(rs);
+    int64_t k = 0, nk = (int64_t)end_s;
+    for (size_t i = 0; i <= q->n; i++) {
+        double upto = i < q->n ? (double)q->s[i] / FS : (double)nk;
+        for (; k < nk && (double)(k + 1) <= upto; k++) {
+            int on = 0;
+            for (size_t j = 0; j < non; j++) on |= (double)k >= on_from[j] && (double)k < on_to[j];
+            if (rh_stream_afl(rs, (int64_t)(k * FS), (int64_t)((k + 1) * FS), on, err, sizeof err)) goto fail;
+        }
+        if (i < q->n && rh_stream_beat(rs, q->s[i], q->l[i], err, sizeof err)) goto fail;
+        drain(rs, r);
+    }
+    rh_stream_finish(rs, (int64_t)(end_s * FS));
+    drain(rs, r);
+    rh_stream_free(rs);
+    return 0;
+fail:
+    fprintf(stderr, "%s\n", err);
+    rh_stream_free(rs);
+    return -1;
+}
+
+static void af_with_15_s_of_flutter_waves_is_afl_there_and_14_s_or_sinus_rhythm_are_not(void)
+{
+    static seq q;
+    result r;
+    rng_state = 21;
+    memset(&q, 0, sizeof q);
+    regular(&q, 70, 120, 'N');
+    double on = q.t;
+    fibrillation(&q, 300);
+    double off = q.t;
+    regular(&q, 70, 120, 'N');
+    double end = q.t + 1;
+    /* Flutter waves: 60 s and 15 s inside the AF, 14 s inside it, 60 s during sinus rhythm. */
+    double a = ceil(on);
+    const double from[] = {a + 40, a + 120, a + 160, a + 240, 20}, to[] = {a + 100, a + 135, a + 174, a + 250, 80};
+    CHECK(analyse_flutter(&q, end, from, to, 5, &r) == 0, "analysis failed");
+    check_cover(&r, end, "sinus, AF with flutter, sinus");
+    double afl = seconds_of(&r, "AFL");
+    CHECK_NEAR(afl, 60 + 15, 0.01, "seconds of AFL: the 60-s and 15-s flutter inside AF");
+    int first = 0, second = 0;
+    for (size_t i = 0; i < r.nep; i++) {
+        if (strcmp(r.ep[i].label, "AFL")) continue;
+        double s0 = (double)r.ep[i].start / FS, s1 = (double)r.ep[i].end / FS;
+        first += fabs(s0 - (a + 40)) < 0.01 && fabs(s1 - (a + 100)) < 0.01;
+        second += fabs(s0 - (a + 120)) < 0.01 && fabs(s1 - (a + 135)) < 0.01;
+        CHECK(s0 >= on && s1 <= off, "AFL [%.1f, %.1f) s outside the AF [%.1f, %.1f) s", s0, s1, on, off);
+    }
+    CHECK(first == 1 && second == 1, "AFL episodes are not [%.0f, %.0f) and [%.0f, %.0f) s", a + 40, a + 100,
+          a + 120, a + 135);
+    /* The AF around them is still AF: AFIB and AFL together as without verdicts. */
+    result plain;
+    CHECK(analyse(&q, end, NULL, 0, 1, &plain) == 0, "analysis failed");
+    CHECK_NEAR(seconds_of(&r, "AFIB") + afl, seconds_of(&plain, "AFIB"), 0.01, "AF seconds with and without flutter");
+    CHECK(seconds_of(&r, "AFIB") > 150, "%.1f s of AFIB", seconds_of(&r, "AFIB"));
+}
+
+static void flutter_verdicts_need_expect_afl_and_time_order(void)
+{
+    char err[256] = "";
+    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
+    CHECK(rs && rh_stream_afl(rs, 0, 250, 1, err, sizeof err) == -1 && strstr(err, "expect"),
+          "a verdict without rh_stream_expect_afl is an error: '%s'", err);
+    rh_stream_free(rs);
+    rs = rh_stream_create(FS, err, sizeof err);
+    rh_stream_expect_afl(rs);
+    CHECK(rs && rh_stream_afl(rs, 250, 500, 1, err, sizeof err) == 0, "%s", err);
+    CHECK(rh_stream_afl(rs, 0, 250, 1, err, sizeof err) == -1 && strstr(err, "out of order"),
+          "a verdict before the last one is an error: '%s'", err);
+    rh_stream_free(rs);
+}
+
 /* MIT-BIH 207 holds the database's only ventricular flutter: six episodes of 4-98 s. The floors
  * sit a little below what was measured (6 of 6 episodes, 127.4 of 143.0 s, 3.6 s false, the
  * first episode 1.8 s after its annotated start); docs/accuracy.md has all 48 records. */
@@ -1038,6 +1121,8 @@ int main(void)
     RUN(the_previous_beats_t_wave_and_a_slope_are_no_p_wave);
     RUN(p_waves_veto_af_over_the_9_beats_around_each_interval);
     RUN(af_on_the_mitdb_af_records_meets_the_floors);
+    RUN(af_with_15_s_of_flutter_waves_is_afl_there_and_14_s_or_sinus_rhythm_are_not);
+    RUN(flutter_verdicts_need_expect_afl_and_time_order);
     RUN(a_4_to_6_hz_oscillation_is_vfl_within_6_s_and_its_episode_lies_on_it);
     RUN(sinus_rhythm_fast_or_with_noise_and_wander_is_never_vfl);
     RUN(vf_verdicts_tile_time_and_do_not_depend_on_block_sizes);
