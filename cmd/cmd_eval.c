@@ -143,7 +143,7 @@ static int eval_record(const eval_setup *e, const char *name, rec_score *s)
     pipeline_opts o;
     pipeline_opts_default(&o);
     o.run_filter = e->model != NULL; /* beats alone need no filter; their classes do */
-    o.rhythm = 0;                    /* scored here: beats and their classes only */
+    o.rhythm = e->model != NULL;     /* the final labels need the rhythm (pipeline.h), as in analyze */
     o.beat_model = e->model;
     if (pipeline_run_record(rec, &o, &res, err, sizeof err)) goto fail;
 

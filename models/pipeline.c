@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include "rhythm_afl.h"
+#include "rhythm_ref.h"
 #include "rhythm_pwave.h"
 #include "rhythm_vf.h"
 
@@ -207,8 +208,11 @@ static double pwave_of(pipeline *p, int64_t r)
     if (from < 0 || to > p->pw_end || from < p->pw_end - PW_RING || to - from > 4096) return NAN;
     float seg[PW_LEADS * 4096];
     size_t n = (size_t)(to - from);
-    for (int l = 0; l < p->pw_leads; l++)
-        for (size_t i = 0; i < n; i++) seg[(size_t)l * n + i] = p->pw_ring[(size_t)l * PW_RING + (size_t)((from + (int64_t)i) % PW_RING)];
+    size_t at = (size_t)(from % PW_RING), first = n < PW_RING - at ? n : PW_RING - at;
+    for (int l = 0; l < p->pw_leads; l++) {
+        memcpy(seg + (size_t)l * n, p->pw_ring + (size_t)l * PW_RING + at, first * sizeof *seg);
+        memcpy(seg + (size_t)l * n + first, p->pw_ring + (size_t)l * PW_RING, (n - first) * sizeof *seg);
+    }
     return rh_pwave_beat(p->pw, seg, n, from, to, r);
 }
 
@@ -350,9 +354,13 @@ static int run_filters(pipeline *p, size_t n, int flush)
         p->o.on_filtered(p->o.ctx, p->filtered_next, p->filtered, p->filt_cap, got);
     if (got && p->bc && bc_stream_signal(p->bc, p->filtered_next, p->filtered, p->filt_cap, got, NULL, 0))
         return -1;
-    for (int l = 0; p->pw_ring && l < p->pw_leads; l++)
-        for (size_t i = 0; i < got; i++)
-            p->pw_ring[(size_t)l * PW_RING + (size_t)((p->filtered_next + (int64_t)i) % PW_RING)] = p->filtered[(size_t)l * p->filt_cap + i];
+    for (size_t done = 0; p->pw_ring && done < got;) { /* in copies up to the ring's end */
+        size_t at = (size_t)((p->filtered_next + (int64_t)done) % PW_RING), m = got - done;
+        if (m > PW_RING - at) m = PW_RING - at;
+        for (int l = 0; l < p->pw_leads; l++)
+            memcpy(p->pw_ring + (size_t)l * PW_RING + at, p->filtered + (size_t)l * p->filt_cap + done, m * sizeof *p->pw_ring);
+        done += m;
+    }
     p->pw_end = p->filtered_next + (int64_t)got;
     char aerr[256]; /* out of memory is the only failure left here: the caller says so */
     if (got && p->afl &&
@@ -499,6 +507,28 @@ static int keep_live_flags(pipeline *p)
     return 0;
 }
 
+/* The labels that need the whole analysis, once it is done: a beat inside a stretch where no lead
+ * was readable is 'Q' (AAMI: unclassifiable; its shape there is noise), and an 'S' inside an AF
+ * or flutter episode is 'N' (MIT-BIH and AAMI label every beat of AF N however early it comes;
+ * the classifier's own test sees only the last 32 intervals and no atrial activity). */
+static void relabel(pipeline *p)
+{
+    size_t e = 0, u = 0;
+    for (size_t i = 0; i < p->nbeats; i++) {
+        pipeline_beat *b = &p->beats[i];
+        while (u < p->nunreadable && p->unreadable[u].end <= b->sample) u++;
+        if (u < p->nunreadable && p->unreadable[u].start <= b->sample) {
+            b->label = 'Q';
+            b->confidence = 0.0f;
+            continue;
+        }
+        while (e < p->nrhythms && p->rhythms[e].end <= b->sample) e++;
+        if (b->label == 'S' && e < p->nrhythms && p->rhythms[e].start <= b->sample &&
+            rh_label_is_af(p->rhythms[e].label))
+            b->label = 'N';
+    }
+}
+
 static void heart_rate(pipeline_result *r)
 {
     r->hr_mean = r->hr_min = r->hr_max = 0.0;
@@ -537,6 +567,7 @@ int pipeline_finish(pipeline *p, const pipeline_result **out, char *err, size_t 
             rh_stream_finish(p->rh, p->result.nsamples);
             if (collect_rhythm(p, err, errlen)) return -1;
         }
+        if (p->bc && p->o.beat_model) relabel(p);
         if (p->o.flags) {
             int64_t *samples = malloc((p->nbeats + 1) * sizeof *samples);
             if (!samples) {

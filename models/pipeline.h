@@ -42,7 +42,9 @@ void pipeline_opts_default(pipeline_opts *o);
 
 typedef struct {
     int64_t sample;     /* fiducial point, 0-based index at the record's sample rate */
-    char label;         /* AAMI class: N, S, V, F or Q ('N' without a beat model) */
+    char label;         /* AAMI class: N, S, V, F or Q ('N' without a beat model). In the
+                           finished result (with a beat model), beats inside unreadable
+                           stretches are 'Q' and 'S' beats inside AF/AFL episodes 'N' */
     uint8_t lead;       /* dominant lead */
     uint8_t searchback; /* found by search-back */
     float confidence;   /* probability of the label (0 without a beat model) */
@@ -107,7 +109,9 @@ int pipeline_finish(pipeline *p, const pipeline_result **out, char *err, size_t 
 int pipeline_flags_live(pipeline *p, const flag **out, size_t *n, char *err, size_t errlen);
 
 /* Beats labelled so far (a live view while streaming; valid until the next push). With a beat
- * model a beat appears once the filtered signal around it and the next beat have arrived. */
+ * model a beat appears once the filtered signal around it and the next beat have arrived; the
+ * rules that need the whole analysis (Q in unreadable stretches, N for S in AF) are applied by
+ * pipeline_finish. */
 const pipeline_beat *pipeline_beats(const pipeline *p, size_t *count);
 
 /* Runs the whole pipeline over a record from its current position; the result is a new copy

@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include "annot.h"
+#include "beatclass.h"
 #include "ec57.h"
 #include "pipeline.h"
 #include "record.h"
@@ -513,6 +514,129 @@ static void without_a_flag_table_there_are_no_live_flags(void)
     pipeline_free(p);
 }
 
+/* Runs frames through the pipeline with the default beat model in blocks of 360 frames; the labels
+ * of the live view just before finish go to *live_labels (*nlive of them, new memory). Returns the
+ * finished result (owned by *pp, free with pipeline_free). */
+static const pipeline_result *run_labelled(const char *name, const int32_t *frames_in, int64_t nframes,
+                                           int nleads, const fmt_lead *leads, double fs, const bc_model *m,
+                                           pipeline **pp, char **live_labels, size_t *nlive)
+{
+    char err[FMT_ERRLEN];
+    pipeline_opts o;
+    pipeline_opts_default(&o);
+    o.beat_model = m;
+    pipeline *p = pipeline_create(&o, fs, nleads, leads, err, sizeof err);
+    CHECK(p != NULL, "%s: %s", name, err);
+    const pipeline_result *res = NULL;
+    if (!p) goto done;
+    for (int64_t i = 0; i < nframes; i += 360) {
+        size_t n = (size_t)(nframes - i < 360 ? nframes - i : 360);
+        CHECK(pipeline_push(p, frames_in + (size_t)i * (size_t)nleads, n, err, sizeof err) == 0, "%s", err);
+    }
+    const pipeline_beat *live = pipeline_beats(p, nlive);
+    *live_labels = calloc(*nlive + 1, 1);
+    if (!*live_labels) exit(2);
+    for (size_t i = 0; i < *nlive; i++) (*live_labels)[i] = live[i].label;
+    CHECK(pipeline_finish(p, &res, err, sizeof err) == 0, "%s", err);
+done:
+    *pp = p;
+    return res;
+}
+
+static void an_s_label_inside_atrial_fibrillation_is_n_once_the_record_is_finished(void)
+{
+    char merr[FMT_ERRLEN];
+    bc_model *m = NULL;
+    CHECK(bc_model_load(NULL, &m, merr, sizeof merr) == 0, "%s", merr);
+    if (!m) return;
+    char path[1024], err[FMT_ERRLEN];
+    fmt_record *rec = NULL;
+    CHECK(fmt_record_open(check_data_path(path, sizeof path, "mitdb/221"), &rec, err, sizeof err) == 0, "%s", err);
+    if (!rec) {
+        bc_model_free(m);
+        return;
+    }
+    int nl = fmt_record_nleads(rec);
+    fmt_lead leads[FMT_MAX_LEADS];
+    for (int l = 0; l < nl; l++) leads[l] = *fmt_record_lead(rec, l);
+    int64_t n = 0, cap = 1 << 20;
+    int32_t *frames = malloc((size_t)cap * (size_t)nl * sizeof *frames);
+    long got;
+    while (frames && (got = fmt_record_read(rec, frames + (size_t)n * (size_t)nl, 4096, err, sizeof err)) > 0) {
+        n += got;
+        if (n + 4096 > cap) {
+            cap *= 2;
+            frames = realloc(frames, (size_t)cap * (size_t)nl * sizeof *frames);
+        }
+    }
+    if (!frames) exit(2);
+    pipeline *p;
+    char *live;
+    size_t nlive;
+    const pipeline_result *r = run_labelled("221", frames, n, nl, leads, fmt_record_fs(rec), m, &p, &live, &nlive);
+    size_t live_s_in_af = 0, final_s_in_af = 0, in_af = 0, e = 0;
+    /* the last few seconds wait for the filter chain's delay until finish */
+    CHECK(r && nlive + 16 >= r->nbeats && nlive <= r->nbeats, "%zu live beats, %zu finished", nlive, r ? r->nbeats : 0);
+    for (size_t i = 0; r && i < nlive && i < r->nbeats; i++) {
+        while (e < r->nrhythms && r->rhythms[e].end <= r->beats[i].sample) e++;
+        int af = e < r->nrhythms && (!strcmp(r->rhythms[e].label, "AFIB") || !strcmp(r->rhythms[e].label, "AFL"));
+        in_af += af;
+        live_s_in_af += af && live[i] == 'S';
+        final_s_in_af += af && r->beats[i].label == 'S';
+        CHECK(live[i] == r->beats[i].label || (live[i] == 'S' && af && r->beats[i].label == 'N'),
+              "beat %zu: live %c, final %c, outside the rule", i, live[i], r->beats[i].label);
+    }
+    fprintf(stderr, "  221: %zu beats in AF, %zu labelled S live, %zu once finished\n", in_af, live_s_in_af,
+            final_s_in_af);
+    CHECK(r && in_af > 1500, "221 is AF throughout: %zu beats in AF", in_af);
+    CHECK(live_s_in_af > 0, "the live view should have had early beats labelled S in AF (the test needs them)");
+    CHECK(final_s_in_af == 0, "%zu S labels left inside AF", final_s_in_af);
+    free(live);
+    free(frames);
+    pipeline_free(p);
+    fmt_record_free(rec);
+    bc_model_free(m);
+}
+
+static void beats_inside_an_unreadable_stretch_are_q_once_the_record_is_finished(void)
+{
+    char merr[FMT_ERRLEN];
+    bc_model *m = NULL;
+    CHECK(bc_model_load(NULL, &m, merr, sizeof merr) == 0, "%s", merr);
+    if (!m) return;
+    synth_ecg *e = generate(360, 60, 2, 70, 7);
+    int32_t *frames = frames_of(e);
+    /* 20-30 s: motion on every lead, 20 mV swings at 3-9 Hz, beyond what an ECG can be: unreadable,
+     * and the detector finds beats in it. */
+    for (int64_t i = 20 * 360; i < 30 * 360; i++)
+        for (int l = 0; l < 2; l++)
+            frames[(size_t)i * 2 + (size_t)l] += (int32_t)(10000.0 * sin(2 * M_PI * (3.0 + 6.0 * (double)(i % 97) / 97.0) * (double)i / 360.0));
+    fmt_lead leads[2];
+    unit_leads(leads, 2, 1.0, 0.0);
+    pipeline *p;
+    char *live;
+    size_t nlive;
+    const pipeline_result *r = run_labelled("synthetic", frames, e->nsamples, 2, leads, 360, m, &p, &live, &nlive);
+    size_t inside = 0, q_inside = 0, q_outside = 0;
+    for (size_t i = 0; r && i < r->nbeats; i++) {
+        int in = 0;
+        for (size_t u = 0; u < r->nunreadable; u++)
+            in |= r->beats[i].sample >= r->unreadable[u].start && r->beats[i].sample < r->unreadable[u].end;
+        inside += in;
+        q_inside += in && r->beats[i].label == 'Q';
+        q_outside += !in && r->beats[i].label == 'Q';
+    }
+    CHECK(r && r->nunreadable >= 1, "the motion stretch should be unreadable");
+    CHECK(inside > 0, "the detector should have found beats in the motion (the test needs them)");
+    CHECK(q_inside == inside, "%zu of %zu beats inside unreadable stretches are Q", q_inside, inside);
+    CHECK(q_outside == 0, "%zu beats outside are Q", q_outside);
+    free(live);
+    free(frames);
+    pipeline_free(p);
+    synth_free(e);
+    bc_model_free(m);
+}
+
 int main(void)
 {
     RUN(a_synthetic_wfdb_record_runs_through_the_pipeline_with_its_beats_found);
@@ -523,5 +647,7 @@ int main(void)
     RUN(without_a_flag_table_there_are_no_live_flags);
     RUN(the_flutter_of_207_streamed_is_a_critical_live_flag_seconds_after_its_onset);
     RUN(normal_sinus_record_100_streamed_raises_no_critical_live_flag);
+    RUN(an_s_label_inside_atrial_fibrillation_is_n_once_the_record_is_finished);
+    RUN(beats_inside_an_unreadable_stretch_are_q_once_the_record_is_finished);
     return check_report();
 }
