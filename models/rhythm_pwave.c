@@ -29,25 +29,32 @@ struct rh_pwave {
 static void accumulate(const double *x, const double *y, size_t m, double *sxy, double *sxx, double *syy)
 {
     double mt = 0.5 * (double)(m - 1), stt = 0, mx = 0, my = 0, stx = 0, sty = 0;
+    /* These run for every beat: `omp simd` lets the compiler vectorise the sums. */
+#pragma omp simd reduction(+ : mx, my)
     for (size_t i = 0; i < m; i++) {
         mx += x[i];
         my += y[i];
     }
     mx /= (double)m;
     my /= (double)m;
+#pragma omp simd reduction(+ : stt, stx, sty)
     for (size_t i = 0; i < m; i++) {
         double t = (double)i - mt;
         stt += t * t;
         stx += t * (x[i] - mx);
         sty += t * (y[i] - my);
     }
-    double bx = stt > 0 ? stx / stt : 0, by = stt > 0 ? sty / stt : 0;
+    double bx = stt > 0 ? stx / stt : 0, by = stt > 0 ? sty / stt : 0, xy = 0, xx = 0, yy = 0;
+#pragma omp simd reduction(+ : xy, xx, yy)
     for (size_t i = 0; i < m; i++) {
         double t = (double)i - mt, dx = x[i] - mx - bx * t, dy = y[i] - my - by * t;
-        *sxy += dx * dy;
-        *sxx += dx * dx;
-        *syy += dy * dy;
+        xy += dx * dy;
+        xx += dx * dx;
+        yy += dy * dy;
     }
+    *sxy += xy;
+    *sxx += xx;
+    *syy += yy;
 }
 
 rh_pwave *rh_pwave_create(double fs, int nleads, char *err, size_t errlen)
@@ -99,6 +106,7 @@ double rh_pwave_beat(rh_pwave *p, const float *uv, size_t stride, int64_t start,
     for (int l = 0; l < p->nleads; l++) {
         const float *x = uv + (size_t)l * stride + (size_t)(a - start);
         double mean = 0;
+#pragma omp simd reduction(+ : mean)
         for (size_t i = 0; i < len; i++) mean += x[i];
         mean /= (double)len;
         for (size_t i = 0; i < len; i++) p->seg[(size_t)l * len + i] = x[i] - mean;
@@ -113,6 +121,7 @@ double rh_pwave_beat(rh_pwave *p, const float *uv, size_t stride, int64_t start,
                            &sxx, &syy);
             corr = (sxx > 0 && syy > 0) ? sxy / sqrt(sxx * syy) : 0.0;
         }
+#pragma omp simd
         for (size_t i = 0; i < n; i++) p->tmpl[i] += TEMPLATE_WEIGHT * (p->seg[i] - p->tmpl[i]);
     } else {
         for (size_t i = 0; i < n; i++) p->tmpl[i] = p->seg[i];
