@@ -2,6 +2,7 @@
  * autocorrelation (see rhythm_afl.h). */
 #include "rhythm_afl.h"
 
+#include "biquad.h"
 #include "rhythm_af.h"
 
 #include <math.h>
@@ -29,14 +30,6 @@
 #define AF_PRECHECK 0.05   /* ... when their mean successive difference is >= 5 % of their mean */
 
 typedef struct {
-    double b0, b1, b2, a1, a2;
-} biquad;
-
-typedef struct {
-    double x1, x2, y1, y2;
-} biquad_state;
-
-typedef struct {
     int64_t r;   /* decimated sample */
     int64_t raw; /* input sample */
     int v;       /* ventricular */
@@ -59,8 +52,8 @@ struct rh_afl {
     double *tmpl;          /* nleads * tlen */
     int *tcount;           /* tlen: beats each template sample has learnt from */
     int nt;                /* beats in the template */
-    biquad hp, lp;
-    biquad_state hs[RH_AFL_MAX_LEADS], ls[RH_AFL_MAX_LEADS];
+    dsp_biquad hp, lp;
+    dsp_biquad_state hs[RH_AFL_MAX_LEADS], ls[RH_AFL_MAX_LEADS];
     beat *beats;           /* beats whose stretch is not done yet */
     size_t bhead, bcount, bcap;
     int64_t last_beat;     /* input sample of the last beat, -1 before the first */
@@ -72,29 +65,6 @@ struct rh_afl {
     rh_afl_verdict *out;
     size_t ohead, ocount, ocap;
 };
-
-/* Second-order Butterworth sections (bilinear transform, R. Bristow-Johnson's cookbook). */
-static biquad design(double fc, double fs, int highpass)
-{
-    double w0 = 2.0 * M_PI * fc / fs, c = cos(w0), alpha = sin(w0) / (2.0 * M_SQRT1_2), a0 = 1.0 + alpha;
-    biquad q;
-    q.b0 = (highpass ? (1.0 + c) : (1.0 - c)) / 2.0 / a0;
-    q.b1 = highpass ? -(1.0 + c) / a0 : (1.0 - c) / a0;
-    q.b2 = q.b0;
-    q.a1 = -2.0 * c / a0;
-    q.a2 = (1.0 - alpha) / a0;
-    return q;
-}
-
-static double run(const biquad *q, biquad_state *s, double x)
-{
-    double y = q->b0 * x + q->b1 * s->x1 + q->b2 * s->x2 - q->a1 * s->y1 - q->a2 * s->y2;
-    s->x2 = s->x1;
-    s->x1 = x;
-    s->y2 = s->y1;
-    s->y1 = y;
-    return y;
-}
 
 rh_afl *rh_afl_create(double fs, int nleads, char *err, size_t errlen)
 {
@@ -123,8 +93,8 @@ rh_afl *rh_afl_create(double fs, int nleads, char *err, size_t errlen)
     a->next_in = -1;
     a->done = -1;
     a->last_beat = -1;
-    a->hp = design(HP_HZ, a->fd, 1);
-    a->lp = design(LP_HZ < 0.45 * a->fd ? LP_HZ : 0.45 * a->fd, a->fd, 0);
+    a->hp = dsp_biquad_butter(HP_HZ, a->fd, 1);
+    a->lp = dsp_biquad_butter(LP_HZ < 0.45 * a->fd ? LP_HZ : 0.45 * a->fd, a->fd, 0);
     a->x = calloc((size_t)nleads * a->ring, sizeof *a->x);
     a->bp = calloc((size_t)nleads * a->ring, sizeof *a->bp);
     a->mask = calloc(a->ring, 1);
@@ -315,7 +285,8 @@ static int stretch(rh_afl *a)
         a->valid[((size_t)t + 1) & (a->ring - 1)] = a->valid[j] + !masked;
         for (int l = 0; l < a->nleads; l++) {
             double res = masked ? 0.0 : a->x[(size_t)l * a->ring + j] - a->tmpl[(size_t)l * a->tlen + o];
-            a->bp[(size_t)l * a->ring + j] = (float)run(&a->lp, &a->ls[l], run(&a->hp, &a->hs[l], res));
+            a->bp[(size_t)l * a->ring + j] =
+                (float)dsp_biquad_run(&a->lp, &a->ls[l], dsp_biquad_run(&a->hp, &a->hs[l], res));
         }
     }
     if (s1 > a->done) a->done = s1;

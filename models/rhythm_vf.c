@@ -2,6 +2,8 @@
  * dominant frequency on decimated, band-passed leads (see rhythm_vf.h). */
 #include "rhythm_vf.h"
 
+#include "biquad.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +22,8 @@
 #define PP_MAX_UV 8000.0     /* above: motion, no ECG swings this much band-passed */
 
 typedef struct {
-    double b0, b1, b2, a1, a2; /* normalised by a0 */
-} biquad;
-
-typedef struct {
-    double x1, x2, y1, y2;
-} biquad_state;
-
-typedef struct {
     double acc;            /* boxcar sum of the current decimation group */
-    biquad_state hp, lp;
+    dsp_biquad_state hp, lp;
     float *ring;           /* the last window of band-passed samples */
     rh_vf_lead last;
 } lead_state;
@@ -42,42 +36,12 @@ struct rh_vf {
     int64_t produced;      /* analysis samples produced */
     int at, since_hop;     /* produced % window and produced % hop, kept as counters */
     int64_t windows;
-    biquad hp, lp;
+    dsp_biquad hp, lp;
     lead_state *leads;
     float *scratch;        /* one window, linearised */
     rh_vf_verdict *out;    /* verdicts not yet popped */
     size_t head, count, cap;
 };
-
-/* Second-order Butterworth sections (the bilinear-transform designs of R. Bristow-Johnson's
- * cookbook, Q = 1/sqrt(2)). */
-static biquad design(double fc, double fs, int highpass)
-{
-    double w0 = 2.0 * M_PI * fc / fs, c = cos(w0), alpha = sin(w0) / (2.0 * M_SQRT1_2);
-    double a0 = 1.0 + alpha;
-    biquad q;
-    if (highpass) {
-        q.b0 = (1.0 + c) / 2.0 / a0;
-        q.b1 = -(1.0 + c) / a0;
-    } else {
-        q.b0 = (1.0 - c) / 2.0 / a0;
-        q.b1 = (1.0 - c) / a0;
-    }
-    q.b2 = q.b0;
-    q.a1 = -2.0 * c / a0;
-    q.a2 = (1.0 - alpha) / a0;
-    return q;
-}
-
-static double run(const biquad *q, biquad_state *s, double x)
-{
-    double y = q->b0 * x + q->b1 * s->x1 + q->b2 * s->x2 - q->a1 * s->y1 - q->a2 * s->y2;
-    s->x2 = s->x1;
-    s->x1 = x;
-    s->y2 = s->y1;
-    s->y1 = y;
-    return y;
-}
 
 rh_vf *rh_vf_create(double fs, int nleads, char *err, size_t errlen)
 {
@@ -93,8 +57,8 @@ rh_vf *rh_vf_create(double fs, int nleads, char *err, size_t errlen)
     double fd = fs / v->decim;
     v->hop = (int)floor(fd * RH_VF_HOP_S + 0.5);
     v->window = (int)(RH_VF_WINDOW_S / RH_VF_HOP_S + 0.5) * v->hop;
-    v->hp = design(HP_HZ, fd, 1);
-    v->lp = design(LP_HZ, fd, 0);
+    v->hp = dsp_biquad_butter(HP_HZ, fd, 1);
+    v->lp = dsp_biquad_butter(LP_HZ, fd, 0);
     v->leads = calloc((size_t)nleads, sizeof *v->leads);
     v->scratch = malloc((size_t)v->window * sizeof *v->scratch);
     if (!v->leads || !v->scratch) goto oom;
@@ -218,7 +182,7 @@ int rh_vf_push(rh_vf *v, const float *uv, size_t stride, size_t n)
             lead_state *L = &v->leads[l];
             double x = L->acc / v->decim;
             L->acc = 0.0;
-            L->ring[v->at] = (float)run(&v->lp, &L->lp, run(&v->hp, &L->hp, x));
+            L->ring[v->at] = (float)dsp_biquad_run(&v->lp, &L->lp, dsp_biquad_run(&v->hp, &L->hp, x));
         }
         v->in_group = 0;
         v->produced++;
