@@ -38,6 +38,9 @@ static const char help[] =
     "                   against the reference rhythm annotations: duration-weighted Se and +P\n"
     "                   per record and pooled, over whole records (--min-se and --min-ppv are then\n"
     "                   floors on the pooled AF Se and +P)\n"
+    "  --segments S     with --rhythm: as resting ECGs, each record cut into S-second segments\n"
+    "                   analysed one by one; a segment is AF when half of it is (reference and\n"
+    "                   analysis alike); Se and +P over segments (the floors then apply to them)\n"
     "  --classes        also classify the beats (AAMI N S V F Q) with the beat model and print, per\n"
     "                   record and gross, V and S sensitivity, +P and false-positive rate, bxb-style\n"
     "                   (a missed reference beat counts against Se, every beat labelled V or S in\n"
@@ -258,6 +261,7 @@ int cmd_eval(int argc, char **argv)
     double min_se = -1.0, min_ppv = -1.0, min_v_se = -1.0, min_v_ppv = -1.0, min_s_se = -1.0,
            min_s_ppv = -1.0;
     int classes = 0, rhythm = 0;
+    double segments = 0.0;
     const char *model_path = NULL;
     bc_model *model = NULL;
     for (int i = 1; i < argc; i++) {
@@ -282,6 +286,12 @@ int cmd_eval(int argc, char **argv)
             classes = 1;
         } else if (!strcmp(argv[i], "--rhythm")) {
             rhythm = 1;
+        } else if (!strcmp(argv[i], "--segments") && i + 1 < argc) {
+            segments = atof(argv[++i]);
+            if (!(segments >= 1.0 && segments <= 600.0)) {
+                fprintf(stderr, "ecgnet eval: --segments takes seconds from 1 to 600, not '%s'\n", argv[i]);
+                return CMD_EUSAGE;
+            }
         } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
             model_path = argv[++i];
         } else if (!strcmp(argv[i], "--min-v-se") && i + 1 < argc) {
@@ -323,6 +333,10 @@ int cmd_eval(int argc, char **argv)
     } else {
         snrs[nsnr++] = 0.0; /* one pass, no noise */
     }
+    if (segments > 0 && !rhythm) {
+        fprintf(stderr, "ecgnet eval: --segments goes with --rhythm\n\n%s", help);
+        return CMD_EUSAGE;
+    }
     if (model_path && !classes) {
         fprintf(stderr, "ecgnet eval: --model goes with --classes\n\n%s", help);
         return CMD_EUSAGE;
@@ -339,7 +353,8 @@ int cmd_eval(int argc, char **argv)
     int n = list_records(dir, list, &names);
     if (n < 0) return CMD_EINPUT;
     if (rhythm && n > 0) {
-        int rrc = cmd_eval_rhythm(dir, names, n, json, min_se, min_ppv);
+        int rrc = segments > 0 ? cmd_eval_rhythm_segments(dir, names, n, json, segments, min_se, min_ppv)
+                               : cmd_eval_rhythm(dir, names, n, json, min_se, min_ppv);
         for (int i = 0; i < n; i++) free(names[i]);
         free(names);
         bc_model_free(model);

@@ -13,4 +13,11 @@
  * printing to stderr which record (or the model) failed and why. */
 int cmd_eval_rhythm(const char *dir, char **names, int n, int json, double min_se, double min_ppv);
 
+/* As cmd_eval_rhythm, for resting ECGs: each record cut into segments of `seconds`, each
+ * analysed on its own (rh_score_af_segments); prints per record and pooled the AF segments of the
+ * reference and the analysis, Se and +P over segments. The floors apply to the pooled segment Se
+ * and +P. Returns as cmd_eval_rhythm. */
+int cmd_eval_rhythm_segments(const char *dir, char **names, int n, int json, double seconds, double min_se,
+                             double min_ppv);
+
 #endif

@@ -297,6 +297,26 @@ static int p_waves_around(const rh_stream *s, int64_t k, int64_t n)
     return np >= P_LOCAL_MIN && rh_select(p, np, np / 2) >= P_WAVE_PRESENT;
 }
 
+/* A recording shorter than an AF episode (a resting 10-s ECG): is all of it AF? Its intervals,
+ * all of them (at least 8), pass the AF window's own test (rhythm_af.h), and its beats show no
+ * repeatable P waves: the median P-wave correlation of the beats that are neither premature
+ * (more than 20 % short of the median RR) nor ventricular is under P_WAVE_PRESENT, or fewer than
+ * P_LOCAL_MIN are known (no atrial activity given: the RR intervals decide, as for an episode). */
+static int whole_record_af(rh_stream *s)
+{
+    int64_t n = s->nvalid;
+    if (n < 8 || n > RR_RING) return 0;
+    double scratch[RR_RING], p[RR_RING];
+    for (int64_t i = 0; i < n; i++) scratch[i] = s->rr[i]; /* n <= RR_RING: the ring is in order */
+    rh_af_features f;
+    rh_af_measure(s->rr, (size_t)n, &f);
+    double median = rh_select(scratch, (size_t)n, (size_t)n / 2);
+    size_t np = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isnan(s->pw[i]) && !s->vb[i] && s->rr[i] >= 0.8 * median) p[np++] = s->pw[i];
+    return rh_af_decide(&f, (size_t)n) && !(np >= P_LOCAL_MIN && rh_select(p, np, np / 2) >= P_WAVE_PRESENT);
+}
+
 static void decide_rr(rh_stream *s, int64_t k)
 {
     int64_t n = s->nvalid, w = RH_AF_WINDOW;
@@ -595,6 +615,10 @@ void rh_stream_finish(rh_stream *s, int64_t nsamples)
     s->finished = 1;
     (void)decide(s);
     rh_hyst_finish(&s->h_af);
+    /* Too short for an AF episode: the whole recording is AF or not. Nothing has been labelled
+     * yet (every track's horizon lags by its minimum duration). */
+    if (end < (int64_t)(AF_MIN_ON_S * s->fs) && s->done == 0 && s->tr[TR_AF].count == 0 && whole_record_af(s))
+        (void)rh_track_add(&s->tr[TR_AF], 0, end); /* out of memory: the AF label is lost, nothing else */
     rh_hyst_finish(&s->h_sbr);
     rh_hyst_finish(&s->h_svta);
     rh_hyst_finish(&s->h_vfl);

@@ -17,7 +17,10 @@
  *         (rhythm_af.h: Dash et al. 2009 plus ectopy editing and a bigeminy/trigeminy check; beat
  *         labels are not used), vetoed interval by interval where the P-wave correlations of
  *         the 9 beats around it say the atria are organised (rh_stream_beat_atrial; premature
- *         and ventricular beats left out); episodes >= 30 s, gaps < 10 s merged;
+ *         and ventricular beats left out); episodes >= 30 s, gaps < 10 s merged. A recording
+ *         shorter than 30 s (a resting ECG) is AFIB throughout when all its intervals (>= 8)
+ *         pass the same RR test and the median P-wave correlation of its on-time, non-V beats
+ *         does not say the atria are organised;
  *   AFL   the part of an AF episode where the atrial activity is flutter (rhythm_afl.h window
  *         verdicts, given with rh_stream_afl): >= 15 s of flutter verdicts, lapses < 3 s bridged.
  *         Only AF the RR intervals found is told apart this way: flutter with a regular (fixed

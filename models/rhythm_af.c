@@ -82,7 +82,10 @@ void rh_af_measure(const double *rr, size_t n, rh_af_features *f)
         double p = (double)hist[b] / (double)kept;
         h -= p * log(p);
     }
-    f->entropy = h / log((double)ENTROPY_BINS);
+    /* Normalised by the most that `kept` values can reach: fewer values than bins (a resting
+     * 10-s ECG) cannot fill the histogram, however irregular they are. */
+    size_t reach = kept < ENTROPY_BINS ? kept : ENTROPY_BINS;
+    f->entropy = reach > 1 ? h / log((double)reach) : 0.0;
     size_t tp = 0;
     for (size_t i = 1; i + 1 < n; i++)
         if ((rr[i] > rr[i - 1] && rr[i] > rr[i + 1]) || (rr[i] < rr[i - 1] && rr[i] < rr[i + 1])) tp++;

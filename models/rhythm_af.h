@@ -10,7 +10,8 @@
 
 typedef struct {
     double nrmssd;   /* RMSSD / mean RR after trimming the extremes */
-    double entropy;  /* Shannon entropy of the trimmed RR histogram, 16 bins, 0..1 */
+    double entropy;  /* Shannon entropy of the trimmed RR histogram, 16 bins, over the most
+                        its values can reach (log of min(values, 16)): 0..1 */
     double tpr;      /* turning-point ratio of the whole window (2/3 for random order) */
     double kept;     /* fraction of intervals left once premature ones and their successors go */
     double nrmssd_sinus; /* RMSSD / mean over those (successive pairs both left) */

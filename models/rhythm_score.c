@@ -79,3 +79,79 @@ fail:
     fmt_record_free(rec);
     return rc;
 }
+
+/* Samples of [from, to) inside AFIB/AFL episodes of v (sorted, non-overlapping), the episodes'
+ * times shifted by `shift`. */
+static int64_t af_inside(const rh_episode *v, size_t n, int64_t shift, int64_t from, int64_t to)
+{
+    int64_t in = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rh_label_is_af(v[i].label)) continue;
+        int64_t a = v[i].start + shift > from ? v[i].start + shift : from;
+        int64_t b = v[i].end + shift < to ? v[i].end + shift : to;
+        if (b > a) in += b - a;
+    }
+    return in;
+}
+
+int rh_score_af_segments(const char *path, double seconds, const bc_model *model, rh_af_segments *out,
+                         char *err, size_t errlen)
+{
+    char atr[4096];
+    fmt_record *rec = NULL;
+    fmt_annot_list ann = {0};
+    rh_episode *ref = NULL;
+    size_t nref = 0;
+    int32_t *frames = NULL;
+    pipeline *p = NULL;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (fmt_record_open(path, &rec, err, errlen)) goto fail;
+    snprintf(atr, sizeof atr, "%s.atr", path);
+    if (fmt_annot_read_wfdb(atr, &ann, err, errlen)) goto fail;
+    int nl = fmt_record_nleads(rec);
+    double fs = fmt_record_fs(rec);
+    int64_t total = fmt_record_nsamples(rec), seg = (int64_t)(seconds * fs + 0.5);
+    if (seg < 1 || total < 1) {
+        snprintf(err, errlen, "%s: segments of %g s of a record of %lld samples", path, seconds, (long long)total);
+        goto fail;
+    }
+    fmt_lead leads[FMT_MAX_LEADS];
+    for (int l = 0; l < nl; l++) leads[l] = *fmt_record_lead(rec, l);
+    frames = malloc((size_t)total * (size_t)nl * sizeof *frames);
+    if (!frames) {
+        snprintf(err, errlen, "%s: out of memory for %lld frames", path, (long long)total);
+        goto fail;
+    }
+    int64_t got = 0;
+    for (long m; got < total && (m = fmt_record_read(rec, frames + (size_t)got * (size_t)nl, 4096, err, errlen)); got += m)
+        if (m < 0) goto fail;
+    if (rh_reference_episodes(&ann, got, atr, &ref, &nref, err, errlen)) goto fail;
+    pipeline_opts o;
+    pipeline_opts_default(&o);
+    o.beat_model = model;
+    for (int64_t at = 0; at + seg <= got; at += seg) {
+        const pipeline_result *r;
+        if (!(p = pipeline_create(&o, fs, nl, leads, err, errlen)) ||
+            pipeline_push(p, frames + (size_t)at * (size_t)nl, (size_t)seg, err, errlen) ||
+            pipeline_finish(p, &r, err, errlen))
+            goto fail;
+        int want = 2 * af_inside(ref, nref, 0, at, at + seg) >= seg;
+        int found = 2 * af_inside(r->rhythms, r->nrhythms, at, at, at + seg) >= seg;
+        out->segments++;
+        out->tp += want && found;
+        out->fn += want && !found;
+        out->fp += !want && found;
+        pipeline_free(p);
+        p = NULL;
+    }
+    rc = 0;
+fail:
+    pipeline_free(p);
+    free(frames);
+    free(ref);
+    fmt_annot_list_free(&ann);
+    fmt_record_free(rec);
+    return rc;
+}

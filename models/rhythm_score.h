@@ -32,4 +32,19 @@ typedef struct {
 int rh_score_af_record(const char *path, int use_atrial, const bc_model *model, rh_af_score *out, char *err,
                        size_t errlen);
 
+/* Resting-ECG scoring: the record cut into consecutive segments of `seconds` (the last, shorter,
+ * one dropped), each analysed on its own as a separate recording would be (a fresh pipeline, the
+ * default monitoring filter, model as above). A segment is AF in the reference when at least
+ * half of it lies in reference AFIB/AFL, and AF in the analysis when at least half of it lies in
+ * AFIB/AFL episodes. */
+typedef struct {
+    int segments;       /* scored */
+    int tp, fn, fp;     /* AF segments: both, reference only, analysis only */
+} rh_af_segments;
+
+/* Scores record PATH (WFDB, without extension) so. Returns 0 and fills *out, or -1 with a message
+ * naming the file in err. Keeps the record's samples in memory (4 bytes a sample a lead). */
+int rh_score_af_segments(const char *path, double seconds, const bc_model *model, rh_af_segments *out,
+                         char *err, size_t errlen);
+
 #endif

@@ -50,6 +50,8 @@ static void bad_command_lines_exit_2_with_a_message(void)
     CHECK(run(ECGNET " analyze x --mains 55", NULL, err, sizeof err) == 2 && strstr(err, "50 or 60"), "%s", err);
     CHECK(run(ECGNET " eval", NULL, err, sizeof err) == 2, "eval without a directory");
     CHECK(run(ECGNET " eval d --noise n", NULL, err, sizeof err) == 2 && strstr(err, "--snr"), "%s", err);
+    CHECK(run(ECGNET " eval d --segments 10", NULL, err, sizeof err) == 2 && strstr(err, "--rhythm"), "%s", err);
+    CHECK(run(ECGNET " eval d --rhythm --segments 0", NULL, err, sizeof err) == 2 && strstr(err, "seconds"), "%s", err);
 }
 
 static void a_missing_record_exits_1_naming_it(void)

@@ -637,6 +637,50 @@ static void beats_inside_an_unreadable_stretch_are_q_once_the_record_is_finished
     bc_model_free(m);
 }
 
+/* A resting 12-lead ECG of the CinC 2021 set (10 s, 500 Hz) through the whole analysis, resting
+ * mode, default model and flag table: its AFIB seconds, and whether the AF flag is raised. */
+static double resting_afib_seconds(const char *rel, int *af_flag)
+{
+    char path[1024], err[FMT_ERRLEN];
+    fmt_record *rec = NULL;
+    bc_model *m = NULL;
+    flag_table *table = NULL;
+    pipeline_result *res = NULL;
+    double af = -1;
+    *af_flag = 0;
+    CHECK(fmt_record_open(check_data_path(path, sizeof path, rel), &rec, err, sizeof err) == 0, "%s", err);
+    CHECK(bc_model_load(NULL, &m, err, sizeof err) == 0, "%s", err);
+    CHECK(flag_table_load(NULL, &table, err, sizeof err) == 0, "%s", err);
+    if (rec && m && table) {
+        pipeline_opts o;
+        pipeline_opts_default(&o);
+        o.beat_model = m;
+        o.flags = table;
+        o.mode = FLAG_RESTING;
+        CHECK(pipeline_run_record(rec, &o, &res, err, sizeof err) == 0, "%s: %s", rel, err);
+    }
+    for (size_t i = 0; res && i < res->nrhythms; i++)
+        if (!strcmp(res->rhythms[i].label, "AFIB")) af += (double)(res->rhythms[i].end - res->rhythms[i].start) / res->fs;
+    if (res) af += 1; /* from -1: found none is 0 */
+    for (size_t i = 0; res && i < res->nflags; i++) *af_flag |= !strcmp(res->flags[i].code, "AF");
+    pipeline_result_free(res);
+    flag_table_free(table);
+    bc_model_free(m);
+    fmt_record_free(rec);
+    return af;
+}
+
+static void a_resting_ecg_in_af_is_afib_throughout_with_its_flag_and_a_sinus_one_is_not(void)
+{
+    int flag;
+    double s = resting_afib_seconds("cinc2021/cpsc_2018/A0003", &flag); /* #Dx: AF, 146/min */
+    CHECK(s >= 9.9 && flag, "A0003 (AF): %.2f s AFIB, AF flag %d", s, flag);
+    s = resting_afib_seconds("cinc2021/cpsc_2018/A0002", &flag); /* #Dx: sinus rhythm */
+    CHECK(s == 0 && !flag, "A0002 (sinus rhythm): %.2f s AFIB, AF flag %d", s, flag);
+    s = resting_afib_seconds("cinc2021/ptb-xl/HR00010", &flag); /* sinus arrhythmia: irregular, P waves */
+    CHECK(s == 0 && !flag, "HR00010 (sinus arrhythmia): %.2f s AFIB, AF flag %d", s, flag);
+}
+
 int main(void)
 {
     RUN(a_synthetic_wfdb_record_runs_through_the_pipeline_with_its_beats_found);
@@ -649,5 +693,6 @@ int main(void)
     RUN(normal_sinus_record_100_streamed_raises_no_critical_live_flag);
     RUN(an_s_label_inside_atrial_fibrillation_is_n_once_the_record_is_finished);
     RUN(beats_inside_an_unreadable_stretch_are_q_once_the_record_is_finished);
+    RUN(a_resting_ecg_in_af_is_afib_throughout_with_its_flag_and_a_sinus_one_is_not);
     return check_report();
 }

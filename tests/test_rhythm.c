@@ -652,6 +652,53 @@ static double af_seconds_with_p_waves(double p)
     return seconds_of(&r, "AFIB");
 }
 
+/* A resting recording of `dur` seconds: AF-like intervals (or regular ones at 75/min), each beat
+ * with P-wave correlation p; returns the AFIB seconds and the number of episodes in *neps. */
+static double resting_af_seconds(double dur, int irregular, double p, int *neps)
+{
+    static seq q;
+    char err[256];
+    rng_state = 11;
+    memset(&q, 0, sizeof q);
+    if (irregular) fibrillation(&q, dur - 1.0);
+    else regular(&q, 75, dur - 1.0, 'N');
+    result r;
+    memset(&r, 0, sizeof r);
+    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
+    for (size_t i = 0; rs && i < q.n; i++)
+        CHECK(rh_stream_beat_atrial(rs, q.s[i], 'N', p, err, sizeof err) == 0, "%s", err);
+    if (rs) rh_stream_finish(rs, (int64_t)(dur * FS));
+    if (rs) drain(rs, &r);
+    rh_stream_free(rs);
+    *neps = (int)r.nep;
+    return seconds_of(&r, "AFIB");
+}
+
+static void a_resting_ecg_with_irregular_rr_and_no_p_waves_is_afib_throughout(void)
+{
+    int neps;
+    double s = resting_af_seconds(10.0, 1, NAN, &neps);
+    CHECK(s == 10.0 && neps == 1, "10 s of AF-like intervals, atrial activity unknown: %.2f s AFIB in %d episodes", s, neps);
+    s = resting_af_seconds(10.0, 1, 0.1, &neps);
+    CHECK(s == 10.0, "no repeatable P waves: %.2f s AFIB", s);
+    s = resting_af_seconds(25.0, 1, 0.49, &neps);
+    CHECK(s == 25.0, "25 s, P-wave correlation 0.49: %.2f s AFIB", s);
+}
+
+static void a_resting_ecg_with_p_waves_regular_rr_or_too_few_beats_is_not_af(void)
+{
+    int neps;
+    double s = resting_af_seconds(10.0, 1, 0.51, &neps);
+    CHECK(s == 0, "irregular but P waves correlating 0.51: %.2f s AFIB", s);
+    s = resting_af_seconds(10.0, 0, NAN, &neps);
+    CHECK(s == 0, "regular at 75/min: %.2f s AFIB", s);
+    s = resting_af_seconds(6.0, 1, NAN, &neps); /* about 7 intervals: under the test's 8 */
+    CHECK(s == 0, "6 s: %.2f s AFIB", s);
+    /* 30 s and longer: the episode rule (>= 30 s of AF verdicts) decides, as before. */
+    s = resting_af_seconds(45.0, 1, NAN, &neps);
+    CHECK(s > 30.0, "45 s of AF-like intervals: %.2f s AFIB", s);
+}
+
 static void repeatable_p_waves_veto_af_and_absent_or_unknown_ones_do_not(void)
 {
     CHECK(af_seconds_with_p_waves(0.9) == 0, "P waves correlating 0.9: %.1f s of AF", af_seconds_with_p_waves(0.9));
@@ -1117,6 +1164,8 @@ int main(void)
     RUN(af_comparison_counts_samples_both_only_reference_and_only_test);
     RUN(reference_episodes_come_from_rhythm_annotations_and_flutter_brackets);
     RUN(repeatable_p_waves_veto_af_and_absent_or_unknown_ones_do_not);
+    RUN(a_resting_ecg_with_irregular_rr_and_no_p_waves_is_afib_throughout);
+    RUN(a_resting_ecg_with_p_waves_regular_rr_or_too_few_beats_is_not_af);
     RUN(a_repeating_p_wave_correlates_near_1_and_fibrillatory_waves_near_0);
     RUN(the_previous_beats_t_wave_and_a_slope_are_no_p_wave);
     RUN(p_waves_veto_af_over_the_9_beats_around_each_interval);

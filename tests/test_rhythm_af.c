@@ -1,9 +1,11 @@
-/* test_rhythm_af.c — specification of rh_select (models/rhythm_af.h), the selection every AF
- * window and rate median runs on: what a full sort would put at index k, whatever the input. */
+/* test_rhythm_af.c — specification of models/rhythm_af.h: rh_select, the selection every AF window
+ * and rate median runs on (what a full sort would put at index k, whatever the input), and the
+ * RR entropy's normalisation. */
 #include "check.h"
 
 #include "rhythm_af.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +61,30 @@ static void select_on_sorted_and_reversed_input(void)
     CHECK(rh_select(a, 64, 50) == 50.0, "reversed input");
 }
 
+static void the_entropy_is_1_when_the_values_spread_as_far_as_their_count_allows(void)
+{
+    double rr[64];
+    rh_af_features f;
+    for (int i = 0; i < 12; i++) rr[i] = 0.5 + 0.05 * i; /* 12 values, one per bin they reach */
+    rh_af_measure(rr, 12, &f);
+    CHECK(fabs(f.entropy - 1.0) < 1e-9, "12 distinct values of a resting ECG: entropy %g", f.entropy);
+    for (int i = 0; i < 64; i++) rr[i] = 0.5 + 0.01 * (i % 16) + 0.0001 * i; /* 4 per bin */
+    rh_af_measure(rr, 64, &f);
+    CHECK(f.entropy > 0.95, "64 values over all 16 bins: entropy %g", f.entropy);
+    for (int i = 0; i < 12; i++) rr[i] = i % 2 ? 0.6 : 0.9; /* bigeminy: two values */
+    rh_af_measure(rr, 12, &f);
+    CHECK(fabs(f.entropy - log(2.0) / log(12.0)) < 1e-9, "two values among 12: entropy %g", f.entropy);
+    for (int i = 0; i < 12; i++) rr[i] = 0.8;
+    rh_af_measure(rr, 12, &f);
+    CHECK(f.entropy == 0.0, "one value: entropy %g", f.entropy);
+}
+
 int main(void)
 {
     RUN(select_equals_a_sort_with_distinct_values);
     RUN(select_equals_a_sort_with_many_ties);
     RUN(select_equals_a_sort_when_all_values_are_equal);
     RUN(select_on_sorted_and_reversed_input);
+    RUN(the_entropy_is_1_when_the_values_spread_as_far_as_their_count_allows);
     return check_report();
 }
