@@ -125,8 +125,13 @@ int rh_score_af_segments(const char *path, double seconds, const bc_model *model
         goto fail;
     }
     int64_t got = 0;
-    for (long m; got < total && (m = fmt_record_read(rec, frames + (size_t)got * (size_t)nl, 4096, err, errlen)); got += m)
+    while (got < total) { /* never past the header's length, whatever the file holds */
+        long m = fmt_record_read(rec, frames + (size_t)got * (size_t)nl, total - got < 4096 ? (long)(total - got) : 4096,
+                                 err, errlen);
         if (m < 0) goto fail;
+        if (m == 0) break;
+        got += m;
+    }
     if (rh_reference_episodes(&ann, got, atr, &ref, &nref, err, errlen)) goto fail;
     pipeline_opts o;
     pipeline_opts_default(&o);
