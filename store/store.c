@@ -29,6 +29,13 @@ int store_db_fail(store *s, const char *what, char *err, size_t errlen)
     return store_db_err(err, errlen, STORE_ERR, "%s: %s: %s", s->path, what, store_sql_errmsg(s));
 }
 
+int store_db_step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
+{
+    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
+    store_sql_finalize(st);
+    return rc;
+}
+
 int store_db_exec(store *s, const char *sql, char *err, size_t errlen)
 {
     return s->pg ? store_pg_exec(s, sql, err, errlen) : store_sqlite_exec(s, sql, err, errlen);
@@ -178,9 +185,7 @@ int store_db_audit(store *s, const char *actor, const char *action, int64_t reco
     if (recording > 0) store_sql_bind_int64(st, 4, recording);
     else store_sql_bind_null(st, 4);
     store_sql_bind_text(st, 5, detail ? detail : "");
-    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, "writing an audit row", err, errlen);
-    store_sql_finalize(st);
-    return rc;
+    return store_db_step_done(s, st, "writing an audit row", err, errlen);
 }
 
 int store_db_site_id(store *s, const char *name, int64_t *id, char *err, size_t errlen)

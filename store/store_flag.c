@@ -20,14 +20,6 @@ static int check_flag(const store_flag *f, char *err, size_t errlen)
     return STORE_OK;
 }
 
-/* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
-{
-    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    store_sql_finalize(st);
-    return rc;
-}
-
 int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, size_t errlen)
 {
     int rc = check_flag(f, err, errlen);
@@ -72,7 +64,7 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
         store_sql_bind_int64(st, 1, old);
         store_sql_bind_int64(st, 2, f->end);
         store_sql_bind_int64(st, 3, f->priority);
-        int r = step_done(s, st, "updating a flag", err, errlen);
+        int r = store_db_step_done(s, st, "updating a flag", err, errlen);
         st = NULL;
         if (r) goto fail;
     } else {
@@ -89,7 +81,7 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
         store_sql_bind_text(st, 6, reason_zh);
         store_sql_bind_text(st, 7, reason_en);
         store_sql_bind_int64(st, 8, f->raised_ms ? f->raised_ms : store_db_now_ms());
-        int r = step_done(s, st, "adding a flag", err, errlen);
+        int r = store_db_step_done(s, st, "adding a flag", err, errlen);
         st = NULL;
         if (r) goto fail;
         char detail[128];
@@ -101,7 +93,7 @@ int store_flag_add(store *s, int64_t recording, const store_flag *f, char *err, 
         goto fail;
     store_sql_bind_int64(st, 1, recording);
     store_sql_bind_int64(st, 2, f->priority);
-    int r = step_done(s, st, "raising a recording's priority", err, errlen);
+    int r = store_db_step_done(s, st, "raising a recording's priority", err, errlen);
     st = NULL;
     if (r) goto fail;
     if (store_db_commit(s, err, errlen)) goto fail;

@@ -32,6 +32,10 @@ int store_db_err(char *err, size_t errlen, int code, const char *fmt, ...)
 /* STORE_ERR with "<path>: WHAT: <SQLite's message>". Call with mu held. */
 int store_db_fail(store *s, const char *what, char *err, size_t errlen);
 
+/* Runs a one-step write statement ST and finalizes it (whatever happens); STORE_OK, or
+ * STORE_ERR with store_db_fail's message naming WHAT. Call with mu held. */
+int store_db_step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen);
+
 /* A statement (store_sql.h): SQLite's, or PostgreSQL's SQL, parameters and result. */
 struct store_stmt {
     store *s;

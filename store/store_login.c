@@ -51,13 +51,6 @@ static int64_t login_window(const store *s)
     return s->login_window_ms ? s->login_window_ms : STORE_LOGIN_WINDOW_MS;
 }
 
-static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
-{
-    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    store_sql_finalize(st);
-    return rc;
-}
-
 /* ---- The rate limit ------------------------------------------------------------------------ */
 
 /* Inside a transaction: how long until WHERE's key (?1) has fewer than the allowed failures
@@ -104,7 +97,7 @@ static int attempt_begin(store *s, const char *name, const char *client, int64_t
     store_stmt *st;
     if (store_db_prepare(s, "DELETE FROM login_failure WHERE time_ms < ?1", &st, err, errlen)) return STORE_ERR;
     store_sql_bind_int64(st, 1, now - login_window(s));
-    if (step_done(s, st, "pruning failed logins", err, errlen)) return STORE_ERR;
+    if (store_db_step_done(s, st, "pruning failed logins", err, errlen)) return STORE_ERR;
     if (limit_wait(s, "SELECT count(*) FROM login_failure WHERE name = ?1 AND time_ms >= ?2",
                    "SELECT time_ms FROM login_failure WHERE name = ?1 AND time_ms >= ?2 ORDER BY time_ms "
                    "LIMIT 1 OFFSET ?3",
@@ -141,7 +134,7 @@ static int attempt_succeeded(store *s, int64_t attempt, const char *name, char *
         return STORE_ERR;
     store_sql_bind_int64(st, 1, attempt);
     store_sql_bind_text(st, 2, name);
-    return step_done(s, st, "clearing failed logins", err, errlen);
+    return store_db_step_done(s, st, "clearing failed logins", err, errlen);
 }
 
 /* The stored password hash and user row read before a check. */
@@ -216,7 +209,7 @@ static int session_create(store *s, const store_user *user, const char *client, 
     store_stmt *st;
     if (store_db_prepare(s, "DELETE FROM session WHERE expires_ms <= ?1", &st, err, errlen)) return STORE_ERR;
     store_sql_bind_int64(st, 1, now);
-    if (step_done(s, st, "pruning expired sessions", err, errlen)) return STORE_ERR;
+    if (store_db_step_done(s, st, "pruning expired sessions", err, errlen)) return STORE_ERR;
     if (store_db_prepare(s,
                          "INSERT INTO session (token_hash, user_id, csrf, client, created_ms, last_used_ms, "
                          "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
@@ -228,7 +221,7 @@ static int session_create(store *s, const store_user *user, const char *client, 
     store_sql_bind_text(st, 4, client);
     store_sql_bind_int64(st, 5, now);
     store_sql_bind_int64(st, 6, now + session_idle(s));
-    return step_done(s, st, "creating a session", err, errlen);
+    return store_db_step_done(s, st, "creating a session", err, errlen);
 }
 
 int store_login(store *s, const char *name, const char *password, const char *client,
@@ -280,7 +273,7 @@ unlock:
                 goto fail;
             store_sql_bind_int64(st, 1, c.user.id);
             store_sql_bind_text(st, 2, rehash);
-            if (step_done(s, st, "upgrading a password hash", err, errlen)) goto fail;
+            if (store_db_step_done(s, st, "upgrading a password hash", err, errlen)) goto fail;
         }
         if (session_create(s, &c.user, client, token, csrf, err, errlen)) goto fail;
         if (store_db_audit(s, actor, "user.login", 0, detail, err, errlen)) goto fail;
@@ -348,7 +341,7 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
     if (!live || user_rc != STORE_OK) {
         if (store_db_prepare(s, "DELETE FROM session WHERE id = ?1", &st, err, errlen)) goto done;
         store_sql_bind_int64(st, 1, id);
-        int r = step_done(s, st, "ending a session", err, errlen);
+        int r = store_db_step_done(s, st, "ending a session", err, errlen);
         st = NULL;
         if (r) goto done;
         rc = store_db_err(err, errlen, STORE_EAUTH, live ? "the session's user is disabled" :
@@ -365,7 +358,7 @@ int store_session_check(store *s, const char *token, store_user *out, char csrf[
         store_sql_bind_int64(st, 1, id);
         store_sql_bind_int64(st, 2, now);
         store_sql_bind_int64(st, 3, now + session_idle(s));
-        int r = step_done(s, st, "refreshing a session", err, errlen);
+        int r = store_db_step_done(s, st, "refreshing a session", err, errlen);
         st = NULL;
         if (r) goto done;
     }
@@ -388,7 +381,7 @@ int store_logout(store *s, const char *token, char *err, size_t errlen)
     int rc = store_db_prepare(s, "DELETE FROM session WHERE token_hash = ?1", &st, err, errlen);
     if (rc == STORE_OK) {
         store_sql_bind_blob(st, 1, hash, sizeof hash);
-        rc = step_done(s, st, "ending a session", err, errlen);
+        rc = store_db_step_done(s, st, "ending a session", err, errlen);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

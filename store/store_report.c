@@ -42,14 +42,6 @@ static char *statements_json(const char *const *statements, size_t n)
     return json;
 }
 
-/* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
-{
-    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    store_sql_finalize(st);
-    return rc;
-}
-
 int store_report_save(store *s, const store_user *user, int64_t id, const char *const *statements, size_t nstatements,
                       const char *text, char *err, size_t errlen)
 {
@@ -78,7 +70,7 @@ int store_report_save(store *s, const store_user *user, int64_t id, const char *
     store_sql_bind_text(st, 3, json);
     store_sql_bind_text(st, 4, text ? text : "");
     store_sql_bind_int64(st, 5, now);
-    rc = step_done(s, st, "saving a report", err, errlen);
+    rc = store_db_step_done(s, st, "saving a report", err, errlen);
     st = NULL;
     if (rc) goto fail;
     if ((rc = store_db_prepare(s, "UPDATE recording SET review = 'reported', claim_expires_ms = ?2 WHERE id = ?1", &st,
@@ -86,7 +78,7 @@ int store_report_save(store *s, const store_user *user, int64_t id, const char *
         goto fail;
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_int64(st, 2, now + store_db_claim_timeout(s));
-    rc = step_done(s, st, "marking a recording reported", err, errlen);
+    rc = store_db_step_done(s, st, "marking a recording reported", err, errlen);
     st = NULL;
     if (rc) goto fail;
     char actor[96], detail[64];
@@ -154,7 +146,7 @@ int store_report_sign(store *s, const store_user *user, int64_t id, const char *
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_int64(st, 2, now);
     store_sql_bind_int64(st, 3, me.id);
-    rc = step_done(s, st, "signing a report", err, errlen);
+    rc = store_db_step_done(s, st, "signing a report", err, errlen);
     st = NULL;
     if (rc) goto fail;
     if (store_sql_changes(s) != 1) {
@@ -169,7 +161,7 @@ int store_report_sign(store *s, const store_user *user, int64_t id, const char *
         goto fail;
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_int64(st, 2, now);
-    rc = step_done(s, st, "marking a recording signed", err, errlen);
+    rc = store_db_step_done(s, st, "marking a recording signed", err, errlen);
     st = NULL;
     if (rc) goto fail;
     char actor[96];
@@ -232,7 +224,7 @@ int store_report_amend(store *s, const store_user *user, int64_t id, const char 
     store_sql_bind_text(st, 5, text ? text : "");
     store_sql_bind_int64(st, 6, now);
     store_sql_bind_int64(st, 7, previous);
-    rc = step_done(s, st, "amending a report", err, errlen);
+    rc = store_db_step_done(s, st, "amending a report", err, errlen);
     st = NULL;
     if (rc) goto fail;
     char actor[96], detail[64];

@@ -75,14 +75,6 @@ static int read_items(store *s, store_stmt *st, store_review_item **out, size_t 
     return store_db_collect(s, st, sizeof **out, read_item, (void **)out, n, NULL, "listing recordings", err, errlen);
 }
 
-/* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
-{
-    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    store_sql_finalize(st);
-    return rc;
-}
-
 int store_db_actor(store *s, const store_user *user, int cardiologist, const char *doing, store_user *me,
                    char *err, size_t errlen)
 {
@@ -302,7 +294,7 @@ static int claim_update(store *s, int64_t id, const store_user *me, int64_t now,
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_int64(st, 2, me->id);
     store_sql_bind_int64(st, 3, now + store_db_claim_timeout(s));
-    if (step_done(s, st, "claiming a recording", err, errlen)) return STORE_ERR;
+    if (store_db_step_done(s, st, "claiming a recording", err, errlen)) return STORE_ERR;
     *claimed = store_sql_changes(s) == 1;
     return STORE_OK;
 }
@@ -409,7 +401,7 @@ static int claimed_change(store *s, const store_user *user, int64_t id, const ch
     if ((rc = store_db_prepare(s, sql, &st, err, errlen)) != STORE_OK) goto fail;
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_text(st, 2, text);
-    if ((rc = step_done(s, st, doing, err, errlen)) != STORE_OK) goto fail;
+    if ((rc = store_db_step_done(s, st, doing, err, errlen)) != STORE_OK) goto fail;
     store_db_user_actor(&me, actor);
     if ((rc = store_db_audit(s, actor, action, id, detail, err, errlen)) != STORE_OK) goto fail;
     if ((rc = store_db_commit(s, err, errlen)) != STORE_OK) goto fail;
@@ -460,7 +452,7 @@ int store_recording_opened(store *s, const store_user *user, int64_t id, char *e
         store_sql_bind_int64(st, 1, id);
         store_sql_bind_int64(st, 2, store_db_now_ms());
         store_sql_bind_int64(st, 3, me.id);
-        if ((rc = step_done(s, st, "noting the first opening", err, errlen)) != STORE_OK) goto fail;
+        if ((rc = store_db_step_done(s, st, "noting the first opening", err, errlen)) != STORE_OK) goto fail;
         first = store_sql_changes(s) == 1;
     }
     store_db_user_actor(&me, actor);

@@ -62,14 +62,6 @@ int store_db_user_load(store *s, int64_t id, store_user *out, char *err, size_t 
     return rc;
 }
 
-/* Runs a one-step write statement ST (finalizing it); STORE_OK or STORE_ERR. */
-static int step_done(store *s, store_stmt *st, const char *what, char *err, size_t errlen)
-{
-    int rc = store_sql_step(st) == STORE_SQL_DONE ? STORE_OK : store_db_fail(s, what, err, errlen);
-    store_sql_finalize(st);
-    return rc;
-}
-
 static int check_password(const char *name, const char *password, char *err, size_t errlen)
 {
     if (!store_db_text_ok(password, 1, STORE_PASSWORD_MAX_BYTES))
@@ -169,7 +161,7 @@ int store_user_add(store *s, const char *name, const char *role, const char *sit
     if (is_clinic) store_sql_bind_int64(st, 3, site_id);
     store_sql_bind_text(st, 4, hash);
     store_sql_bind_int64(st, 5, store_db_now_ms());
-    int r = step_done(s, st, "adding a user", err, errlen);
+    int r = store_db_step_done(s, st, "adding a user", err, errlen);
     st = NULL;
     if (r) goto fail;
     char detail[192];
@@ -214,7 +206,7 @@ static int write_for(store *s, const char *sql, int64_t id, const char *what, ch
     store_stmt *st;
     if (store_db_prepare(s, sql, &st, err, errlen)) return STORE_ERR;
     store_sql_bind_int64(st, 1, id);
-    return step_done(s, st, what, err, errlen);
+    return store_db_step_done(s, st, what, err, errlen);
 }
 
 int store_user_passwd(store *s, const char *name, const char *password, char *err, size_t errlen)
@@ -238,7 +230,7 @@ int store_user_passwd(store *s, const char *name, const char *password, char *er
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_text(st, 2, hash);
     store_sql_bind_int64(st, 3, store_db_now_ms());
-    int r = step_done(s, st, "changing a password", err, errlen);
+    int r = store_db_step_done(s, st, "changing a password", err, errlen);
     st = NULL;
     if (r) goto fail;
     /* Whoever knew the old password may hold a session: a new password ends them all. */
@@ -276,7 +268,7 @@ int store_user_disable(store *s, const char *name, char *err, size_t errlen)
     if (store_db_prepare(s, "UPDATE user_account SET disabled_ms = ?2 WHERE id = ?1", &st, err, errlen)) goto fail;
     store_sql_bind_int64(st, 1, id);
     store_sql_bind_int64(st, 2, store_db_now_ms());
-    int r = step_done(s, st, "disabling a user", err, errlen);
+    int r = store_db_step_done(s, st, "disabling a user", err, errlen);
     st = NULL;
     if (r) goto fail;
     if (write_for(s, "DELETE FROM session WHERE user_id = ?1", id, "ending sessions", err, errlen)) goto fail;
