@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import { pick, t } from './i18n.js';
 import { el, shortTime, when } from './labels.js';
+import { serially } from './serial.js';
 import { beep } from './worklist.js';
 
 /** "YYYY-MM-DDTHH:MM" of MS in local time: the value of an <input type="datetime-local">. */
@@ -209,8 +210,10 @@ export class CriticalAlerts {
     this.items = [];
     this.known = null; // recordings whose notice this page session has shown (null: none read yet)
     this.failed = new Map(); // recording -> the message of a refused acknowledgement
-    this.busy = false;
-    this.again = false;
+    /** Re-reads the open notices; a call while one runs makes exactly one more run after it. */
+    this.refresh = serially(async () => {
+      if (this.concerned()) await this.load();
+    });
   }
 
   /** For USER, just logged in: what waits now is shown at once, without a beep. */
@@ -233,25 +236,6 @@ export class CriticalAlerts {
   /** Only clinics (their open notices) and cardiologists (the escalated ones) are shown any. */
   concerned() {
     return !!this.user && (this.user.role === 'clinic' || this.user.role === 'cardiologist');
-  }
-
-  /** Re-reads the open notices; a call while one runs makes exactly one more run after it. */
-  async refresh() {
-    if (!this.concerned()) return;
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      await this.load();
-    } finally {
-      this.busy = false;
-    }
-    if (this.again) {
-      this.again = false;
-      await this.refresh();
-    }
   }
 
   async load() {

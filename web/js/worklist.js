@@ -4,6 +4,7 @@
 import * as api from './api.js';
 import { pick, t } from './i18n.js';
 import { PRIORITY_CLASS, age, el, priorityName, reviewName, when } from './labels.js';
+import { serially } from './serial.js';
 
 const FALLBACK_MS = 30000; // polling while the live socket is down
 
@@ -48,8 +49,8 @@ export class Worklist {
     this.live = false;
     this.running = false;
     this.timer = null;
-    this.busy = false;
-    this.again = false;
+    /** Re-reads the worklist; a call while one runs makes exactly one more run after it. */
+    this.refresh = serially(() => this.load(), () => this.running);
     els.priority.addEventListener('change', () => this.refresh());
     els.review.addEventListener('change', () => this.refresh());
     const openAlert = () => {
@@ -88,24 +89,6 @@ export class Worklist {
     this.items = null;
     this.alert = null;
     this.els.banner.hidden = true;
-  }
-
-  /** Re-reads the worklist; a call while one runs makes exactly one more run after it. */
-  async refresh() {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    try {
-      await this.load();
-    } finally {
-      this.busy = false;
-    }
-    if (this.again && this.running) {
-      this.again = false;
-      await this.refresh();
-    }
   }
 
   async load() {
