@@ -632,23 +632,30 @@ static void af_on_the_mitdb_af_records_meets_the_floors(void)
 }
 
 /* Irregular RR intervals between 4 minutes of sinus rhythm, each beat with P-wave correlation p. */
+/* Feeds the beats of q, each with P-wave correlation p, to a new analyser ending at end_s; its
+ * output in *r. */
+static void analyse_atrial(const seq *q, double end_s, double p, result *r)
+{
+    char err[256];
+    memset(r, 0, sizeof *r);
+    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
+    for (size_t i = 0; rs && i < q->n; i++)
+        CHECK(rh_stream_beat_atrial(rs, q->s[i], 'N', p, err, sizeof err) == 0, "%s", err);
+    if (rs) rh_stream_finish(rs, (int64_t)(end_s * FS));
+    if (rs) drain(rs, r);
+    rh_stream_free(rs);
+}
+
 static double af_seconds_with_p_waves(double p)
 {
     static seq q;
-    char err[256];
     rng_state = 5;
     memset(&q, 0, sizeof q);
     regular(&q, 70, 120, 'N');
     fibrillation(&q, 240);
     regular(&q, 70, 120, 'N');
-    result r;
-    memset(&r, 0, sizeof r);
-    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
-    for (size_t i = 0; rs && i < q.n; i++)
-        CHECK(rh_stream_beat_atrial(rs, q.s[i], 'N', p, err, sizeof err) == 0, "%s", err);
-    if (rs) rh_stream_finish(rs, (int64_t)((q.t + 1) * FS));
-    if (rs) drain(rs, &r);
-    rh_stream_free(rs);
+    static result r;
+    analyse_atrial(&q, q.t + 1, p, &r);
     return seconds_of(&r, "AFIB");
 }
 
@@ -657,19 +664,12 @@ static double af_seconds_with_p_waves(double p)
 static double resting_af_seconds(double dur, int irregular, double p, int *neps)
 {
     static seq q;
-    char err[256];
     rng_state = 11;
     memset(&q, 0, sizeof q);
     if (irregular) fibrillation(&q, dur - 1.0);
     else regular(&q, 75, dur - 1.0, 'N');
-    result r;
-    memset(&r, 0, sizeof r);
-    rh_stream *rs = rh_stream_create(FS, err, sizeof err);
-    for (size_t i = 0; rs && i < q.n; i++)
-        CHECK(rh_stream_beat_atrial(rs, q.s[i], 'N', p, err, sizeof err) == 0, "%s", err);
-    if (rs) rh_stream_finish(rs, (int64_t)(dur * FS));
-    if (rs) drain(rs, &r);
-    rh_stream_free(rs);
+    static result r;
+    analyse_atrial(&q, dur, p, &r);
     *neps = (int)r.nep;
     return seconds_of(&r, "AFIB");
 }
