@@ -67,13 +67,8 @@ int http_critical_list(http_req *r)
     int src = store_critical_list(r->ctx->st, &r->user, q > 0 && !strcmp(v, "1"), &list, &n, err, sizeof err);
     if (src != STORE_OK) return http_reply_store(r, src, err);
     cJSON *o = cJSON_CreateObject(), *a = o ? cJSON_AddArrayToObject(o, "critical") : NULL;
-    for (size_t i = 0; a && i < n; i++) {
-        cJSON *c = http_json_critical(&list[i]);
-        if (!c || !cJSON_AddItemToArray(a, c)) {
-            cJSON_Delete(c);
-            a = NULL;
-        }
-    }
+    for (size_t i = 0; a && i < n; i++)
+        if (http_json_append(a, http_json_critical(&list[i]))) a = NULL;
     free(list);
     if (!a) {
         cJSON_Delete(o);

@@ -148,6 +148,10 @@ cJSON *http_json_report(const store_report *rep);
 cJSON *http_json_times(const store_times *t);
 cJSON *http_json_critical(const store_critical *c);         /* a critical value's notice */
 
+/* Appends ITEM (may be NULL: out of memory) to array A. Returns 0, or -1 with ITEM freed: the
+ * caller gives up the array. */
+int http_json_append(cJSON *a, cJSON *item);
+
 /* Adds "flags": [...] of recording ID to O. Returns STORE_OK or the store's code (err set). */
 int http_json_add_flags(http_ctx *ctx, cJSON *o, int64_t id, char *err, size_t errlen);
 

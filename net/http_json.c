@@ -153,6 +153,13 @@ cJSON *http_json_critical(const store_critical *c)
     return done(o, ok);
 }
 
+int http_json_append(cJSON *a, cJSON *item)
+{
+    if (item && cJSON_AddItemToArray(a, item)) return 0;
+    cJSON_Delete(item);
+    return -1;
+}
+
 int http_json_add_flags(http_ctx *ctx, cJSON *o, int64_t id, char *err, size_t errlen)
 {
     store_flag *flags = NULL;
@@ -160,13 +167,8 @@ int http_json_add_flags(http_ctx *ctx, cJSON *o, int64_t id, char *err, size_t e
     int rc = store_flag_list(ctx->st, id, &flags, &n, err, errlen);
     if (rc != STORE_OK) return rc;
     cJSON *a = cJSON_AddArrayToObject(o, "flags");
-    for (size_t i = 0; a && i < n; i++) {
-        cJSON *f = http_json_flag(&flags[i]);
-        if (!f || !cJSON_AddItemToArray(a, f)) {
-            cJSON_Delete(f);
-            a = NULL;
-        }
-    }
+    for (size_t i = 0; a && i < n; i++)
+        if (http_json_append(a, http_json_flag(&flags[i]))) a = NULL;
     free(flags);
     if (!a) {
         snprintf(err, errlen, "out of memory listing the flags");

@@ -103,13 +103,8 @@ static cJSON *item_with_listed_flags(const store_review_item *it, const store_fl
         else hi = mid;
     }
     cJSON *o = http_json_item(it), *a = o ? cJSON_AddArrayToObject(o, "flags") : NULL;
-    for (size_t i = lo; a && i < nflags && flags[i].recording == it->rec.id; i++) {
-        cJSON *f = http_json_flag(&flags[i]);
-        if (!f || !cJSON_AddItemToArray(a, f)) {
-            cJSON_Delete(f);
-            a = NULL;
-        }
-    }
+    for (size_t i = lo; a && i < nflags && flags[i].recording == it->rec.id; i++)
+        if (http_json_append(a, http_json_flag(&flags[i]))) a = NULL;
     if (!a) cJSON_Delete(o);
     return a ? o : NULL;
 }
@@ -129,13 +124,8 @@ static int reply_items(http_req *r, const char *key, store_review_item *items, s
         for (size_t i = 0; i < n; i++) ids[i] = items[i].rec.id;
         src = store_flag_list_many(r->ctx->st, ids, n, &flags, &nflags, err, sizeof err);
     }
-    for (size_t i = 0; a && src == STORE_OK && i < n; i++) {
-        cJSON *it = item_with_listed_flags(&items[i], flags, nflags);
-        if (!it || !cJSON_AddItemToArray(a, it)) {
-            cJSON_Delete(it);
-            a = NULL;
-        }
-    }
+    for (size_t i = 0; a && src == STORE_OK && i < n; i++)
+        if (http_json_append(a, item_with_listed_flags(&items[i], flags, nflags))) a = NULL;
     free(flags);
     free(ids);
     free(items);
@@ -256,13 +246,8 @@ int http_review_history(http_req *r, int64_t id)
     int src = store_report_history(r->ctx->st, &r->user, id, &reps, &n, err, sizeof err);
     if (src != STORE_OK) return http_reply_store(r, src, err);
     cJSON *o = cJSON_CreateObject(), *a = o ? cJSON_AddArrayToObject(o, "reports") : NULL;
-    for (size_t i = 0; a && i < n; i++) {
-        cJSON *rep = http_json_report(&reps[i]);
-        if (!rep || !cJSON_AddItemToArray(a, rep)) {
-            cJSON_Delete(rep);
-            a = NULL;
-        }
-    }
+    for (size_t i = 0; a && i < n; i++)
+        if (http_json_append(a, http_json_report(&reps[i]))) a = NULL;
     free(reps);
     if (!a) {
         cJSON_Delete(o);
