@@ -280,21 +280,29 @@ static int pattern_break(rh_stream *s, pattern *p, int64_t at, int64_t resume)
 
 /* ---- per-RR decisions (AF, rate), in order, once their window has arrived ---- */
 
-/* Repeatable P waves before the beats around interval k: 1 when at least P_LOCAL_MIN of the
- * P_LOCAL_HALF beats either side (and k's own) have a known P-wave correlation and their median
- * is >= P_WAVE_PRESENT. Premature beats (more than 20 % short of the window's median, as in the
- * RR editing) and ventricular ones are left out: neither follows a sinus P wave, so their
- * segments say nothing about whether the atria are organised. */
-static int p_waves_around(const rh_stream *s, int64_t k, int64_t n)
+/* Repeatable P waves before the beats ending the intervals [from, to) still in the ring: at least
+ * P_LOCAL_MIN of them have a known P-wave correlation and their median is >= P_WAVE_PRESENT.
+ * Premature beats (more than 20 % short of MEDIAN, as in the RR editing) and ventricular ones
+ * are left out: neither follows a sinus P wave, so their segments say nothing about whether the
+ * atria are organised. */
+static int p_waves_repeat(const rh_stream *s, int64_t from, int64_t to, double median)
 {
-    double p[2 * P_LOCAL_HALF + 1];
+    double p[RR_RING];
     size_t np = 0;
-    for (int64_t i = k - P_LOCAL_HALF; i <= k + P_LOCAL_HALF; i++) {
-        if (i < 0 || i >= n || i < n - RR_RING) continue;
+    if (from < s->nvalid - RR_RING) from = s->nvalid - RR_RING;
+    for (int64_t i = from; i < to; i++) {
         size_t j = (size_t)(i % RR_RING);
-        if (!isnan(s->pw[j]) && !s->vb[j] && s->rr[j] >= 0.8 * s->af_median) p[np++] = s->pw[j];
+        if (!isnan(s->pw[j]) && !s->vb[j] && s->rr[j] >= 0.8 * median) p[np++] = s->pw[j];
     }
     return np >= P_LOCAL_MIN && rh_select(p, np, np / 2) >= P_WAVE_PRESENT;
+}
+
+/* Repeatable P waves before the beats around interval k: the P_LOCAL_HALF intervals either side
+ * and k's own (n: the intervals known), premature against the AF window's median. */
+static int p_waves_around(const rh_stream *s, int64_t k, int64_t n)
+{
+    int64_t from = k - P_LOCAL_HALF, to = k + P_LOCAL_HALF + 1;
+    return p_waves_repeat(s, from < 0 ? 0 : from, to > n ? n : to, s->af_median);
 }
 
 /* A recording shorter than an AF episode (a resting 10-s ECG): is all of it AF? Its intervals,
@@ -306,15 +314,11 @@ static int whole_record_af(rh_stream *s)
 {
     int64_t n = s->nvalid;
     if (n < 8 || n > RR_RING) return 0;
-    double scratch[RR_RING], p[RR_RING];
+    double scratch[RR_RING];
     for (int64_t i = 0; i < n; i++) scratch[i] = s->rr[i]; /* n <= RR_RING: the ring is in order */
     rh_af_features f;
     rh_af_measure(s->rr, (size_t)n, &f);
-    double median = rh_select(scratch, (size_t)n, (size_t)n / 2);
-    size_t np = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!isnan(s->pw[i]) && !s->vb[i] && s->rr[i] >= 0.8 * median) p[np++] = s->pw[i];
-    return rh_af_decide(&f, (size_t)n) && !(np >= P_LOCAL_MIN && rh_select(p, np, np / 2) >= P_WAVE_PRESENT);
+    return rh_af_decide(&f, (size_t)n) && !p_waves_repeat(s, 0, n, rh_select(scratch, (size_t)n, (size_t)n / 2));
 }
 
 static void decide_rr(rh_stream *s, int64_t k)
