@@ -50,28 +50,11 @@ static int load_record(const char *path, bench_signal *s)
     }
     s->nleads = fmt_record_nleads(rec);
     s->fs = fmt_record_fs(rec);
-    s->n = fmt_record_nsamples(rec);
     for (int l = 0; l < s->nleads; l++) s->leads[l] = *fmt_record_lead(rec, l);
-    s->frames = malloc((size_t)s->n * (size_t)s->nleads * sizeof *s->frames);
-    if (!s->frames) {
-        fprintf(stderr, "ecgnet bench: %s: out of memory\n", path);
-        fmt_record_free(rec);
-        return -1;
-    }
-    int64_t got = 0;
-    while (got < s->n) {
-        long m = fmt_record_read(rec, s->frames + got * s->nleads, 65536, err, sizeof err);
-        if (m < 0) {
-            fprintf(stderr, "ecgnet bench: %s\n", err);
-            fmt_record_free(rec);
-            return -1;
-        }
-        if (m == 0) break;
-        got += m;
-    }
-    s->n = got;
+    int rc = fmt_record_read_all(rec, &s->frames, &s->n, err, sizeof err);
+    if (rc) fprintf(stderr, "ecgnet bench: %s\n", err);
     fmt_record_free(rec);
-    return 0;
+    return rc;
 }
 
 static int generate(double fs, int nleads, double seconds, bench_signal *s)

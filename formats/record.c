@@ -72,6 +72,26 @@ long fmt_record_read(fmt_record *r, int32_t *buf, long max_frames, char *err, si
     return n;
 }
 
+int fmt_record_read_all(fmt_record *r, int32_t **frames, int64_t *n, char *err, size_t errlen)
+{
+    int64_t want = r->nsamples - r->pos, got = 0;
+    *frames = malloc((size_t)(want > 0 ? want : 1) * (size_t)r->nleads * sizeof **frames);
+    *n = 0;
+    if (!*frames) return fmt_fail(err, errlen, "%s: out of memory for %lld frames", r->name, (long long)want);
+    while (got < want) {
+        long m = fmt_record_read(r, *frames + (size_t)got * (size_t)r->nleads, 65536, err, errlen);
+        if (m < 0) {
+            free(*frames);
+            *frames = NULL;
+            return -1;
+        }
+        if (m == 0) break;
+        got += m;
+    }
+    *n = got;
+    return 0;
+}
+
 int fmt_record_seek(fmt_record *r, int64_t frame, char *err, size_t errlen)
 {
     if (frame < 0 || frame > r->nsamples)

@@ -56,6 +56,11 @@ const char *fmt_record_format(const fmt_record *r); /* "WFDB", "EDF", "EDF+", "B
  * with a message in err (I/O error, file shorter than its header said). */
 long fmt_record_read(fmt_record *r, int32_t *buf, long max_frames, char *err, size_t errlen);
 
+/* Reads the rest of the record, from the current position to its end, into new memory (*frames,
+ * interleaved as fmt_record_read's; the caller frees it) and sets *n to the frames read. Returns
+ * 0, or -1 with a message in err (out of memory, or as fmt_record_read); *frames is NULL then. */
+int fmt_record_read_all(fmt_record *r, int32_t **frames, int64_t *n, char *err, size_t errlen);
+
 /* Moves the read position to frame (0 <= frame <= nsamples). Returns 0, or -1 with err. */
 int fmt_record_seek(fmt_record *r, int64_t frame, char *err, size_t errlen);
 

@@ -112,26 +112,14 @@ int rh_score_af_segments(const char *path, double seconds, const bc_model *model
     if (fmt_annot_read_wfdb(atr, &ann, err, errlen)) goto fail;
     int nl = fmt_record_nleads(rec);
     double fs = fmt_record_fs(rec);
-    int64_t total = fmt_record_nsamples(rec), seg = (int64_t)(seconds * fs + 0.5);
-    if (seg < 1 || total < 1) {
-        snprintf(err, errlen, "%s: segments of %g s of a record of %lld samples", path, seconds, (long long)total);
+    int64_t seg = (int64_t)(seconds * fs + 0.5), got;
+    if (seg < 1) {
+        snprintf(err, errlen, "%s: segments of %g s", path, seconds);
         goto fail;
     }
     fmt_lead leads[FMT_MAX_LEADS];
     for (int l = 0; l < nl; l++) leads[l] = *fmt_record_lead(rec, l);
-    frames = malloc((size_t)total * (size_t)nl * sizeof *frames);
-    if (!frames) {
-        snprintf(err, errlen, "%s: out of memory for %lld frames", path, (long long)total);
-        goto fail;
-    }
-    int64_t got = 0;
-    while (got < total) { /* never past the header's length, whatever the file holds */
-        long m = fmt_record_read(rec, frames + (size_t)got * (size_t)nl, total - got < 4096 ? (long)(total - got) : 4096,
-                                 err, errlen);
-        if (m < 0) goto fail;
-        if (m == 0) break;
-        got += m;
-    }
+    if (fmt_record_read_all(rec, &frames, &got, err, errlen)) goto fail;
     if (rh_reference_episodes(&ann, got, atr, &ref, &nref, err, errlen)) goto fail;
     pipeline_opts o;
     pipeline_opts_default(&o);

@@ -13,15 +13,11 @@
 /* Reads a whole record, interleaved; NULL (with a failed check) on error. */
 static int32_t *read_all(fmt_record *r)
 {
-    int nl = fmt_record_nleads(r);
-    int64_t n = fmt_record_nsamples(r);
-    int32_t *buf = malloc(sizeof *buf * (size_t)nl * (size_t)n);
+    int64_t n = fmt_record_nsamples(r), pos = 0;
+    int32_t *buf = NULL;
     char err[FMT_ERRLEN] = "";
-    int64_t pos = 0;
-    long got = 0;
-    while (buf && pos < n && (got = fmt_record_read(r, buf + (size_t)pos * (size_t)nl, 7000, err, sizeof err)) > 0)
-        pos += got;
-    CHECK(buf && pos == n, "read %lld of %lld frames: %s", (long long)pos, (long long)n, err);
+    int rc = fmt_record_read_all(r, &buf, &pos, err, sizeof err);
+    CHECK(rc == 0 && pos == n, "read %lld of %lld frames: %s", (long long)pos, (long long)n, err);
     if (pos != n) {
         free(buf);
         return NULL;

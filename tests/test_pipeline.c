@@ -559,17 +559,12 @@ static void an_s_label_inside_atrial_fibrillation_is_n_once_the_record_is_finish
     int nl = fmt_record_nleads(rec);
     fmt_lead leads[FMT_MAX_LEADS];
     for (int l = 0; l < nl; l++) leads[l] = *fmt_record_lead(rec, l);
-    int64_t n = 0, cap = 1 << 20;
-    int32_t *frames = malloc((size_t)cap * (size_t)nl * sizeof *frames);
-    long got;
-    while (frames && (got = fmt_record_read(rec, frames + (size_t)n * (size_t)nl, 4096, err, sizeof err)) > 0) {
-        n += got;
-        if (n + 4096 > cap) {
-            cap *= 2;
-            frames = realloc(frames, (size_t)cap * (size_t)nl * sizeof *frames);
-        }
+    int64_t n = 0;
+    int32_t *frames = NULL;
+    if (fmt_record_read_all(rec, &frames, &n, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        exit(2);
     }
-    if (!frames) exit(2);
     pipeline *p;
     char *live;
     size_t nlive;

@@ -189,6 +189,26 @@ static void reading_in_blocks_of_odd_sizes_equals_reading_all_at_once(void)
     }
 }
 
+static void read_all_reads_from_the_position_to_the_end(void)
+{
+    fmt_record *r = open_data("mitdb/100");
+    if (!r) return;
+    int nl = fmt_record_nleads(r);
+    int64_t n = fmt_record_nsamples(r), got = -1;
+    int32_t *all = read_all(r), *rest = NULL;
+    CHECK(!fmt_record_seek(r, 1000, err, sizeof err), "seek: %s", err);
+    CHECK(fmt_record_read_all(r, &rest, &got, err, sizeof err) == 0, "%s", err);
+    CHECK(got == n - 1000, "from frame 1000: %lld frames of %lld", (long long)got, (long long)n);
+    CHECK(rest && !memcmp(rest, all + 1000 * nl, (size_t)(n - 1000) * (size_t)nl * sizeof *all),
+          "the rest equals the whole record's tail");
+    free(rest);
+    CHECK(fmt_record_read_all(r, &rest, &got, err, sizeof err) == 0 && got == 0, "at the end: %lld frames",
+          (long long)got);
+    free(rest);
+    free(all);
+    fmt_record_free(r);
+}
+
 static void seeking_anywhere_reads_what_sequential_reading_read(void)
 {
     static const char *recs[] = {"mitdb/100", "ptbdb/s0010_re", "edf/test_generator_2",
@@ -660,6 +680,7 @@ int main(void)
     RUN(mitdb_100_samples_match_the_file_bytes);
     RUN(mitdb_100_samples_sum_to_the_header_checksums);
     RUN(reading_in_blocks_of_odd_sizes_equals_reading_all_at_once);
+    RUN(read_all_reads_from_the_position_to_the_end);
     RUN(seeking_anywhere_reads_what_sequential_reading_read);
     RUN(mitdb_114_lists_v5_first_and_mlii_second);
     RUN(all_48_mitdb_records_decode_to_their_checksums);
