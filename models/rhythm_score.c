@@ -37,8 +37,7 @@ static void score_vfl_episodes(const rh_episode *ref, size_t nref, const rh_epis
     }
 }
 
-/* The whole filtered record, lead-major (the P-wave segments need the signal before each beat,
- * and the pipeline hands the beats over at its end). */
+/* The record streamed through the pipeline as analyze runs it; its rhythms against the reference. */
 int rh_score_af_record(const char *path, int use_atrial, const bc_model *model, rh_af_score *out, char *err,
                        size_t errlen)
 {

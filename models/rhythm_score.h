@@ -28,7 +28,7 @@ typedef struct {
  * beats out of its P-wave check, and finds VT, bigeminy and trigeminy); it needs use_atrial 1
  * (the classifier needs the filtered signal, which brings the P waves with it). NULL: every beat
  * is 'N'. The model stays the caller's. Returns 0 and fills *out, or -1 with a message naming the
- * file in err. Keeps the filtered record in memory (4 bytes a sample a lead). */
+ * file in err. Streams the record (memory: the pipeline's state and its result). */
 int rh_score_af_record(const char *path, int use_atrial, const bc_model *model, rh_af_score *out, char *err,
                        size_t errlen);
 
